@@ -1,0 +1,1 @@
+"""recipes: filled by later work."""

@@ -1,0 +1,58 @@
+"""Shared fixtures: every test is seeded, writes under tmp_path, and never downloads."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+# Real data with no download: ../shared/data beside the repository, or ZOO_DATA_DIR.
+_SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+if not os.environ.get("ZOO_DATA_DIR") and _SHARED.is_dir():
+    os.environ["ZOO_DATA_DIR"] = str(_SHARED)
+# Tests never reach for the network; a missing file is a clear error instead.
+os.environ["ZOO_OFFLINE"] = "1"
+
+
+_DATA_DIR = os.environ.get("ZOO_DATA_DIR")
+REUTERS_DIR = Path(_DATA_DIR) if _DATA_DIR and (Path(_DATA_DIR) / "reuters.npz").is_file() else None
+
+
+def reuters_dir() -> Path | None:
+    """The folder holding the real Reuters files, fixed at start (tests may unset the variable)."""
+    return REUTERS_DIR
+
+
+needs_reuters = pytest.mark.skipif(
+    reuters_dir() is None,
+    reason="needs the Keras Reuters files: set ZOO_DATA_DIR to a folder holding reuters.npz "
+    "(CI points it at ../shared/data)",
+)
+
+
+@pytest.fixture(autouse=True)
+def _seed_everything():
+    import keras
+
+    keras.utils.set_random_seed(1234)
+    np.random.seed(1234)
+    yield
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """Run a package CLI in-process; return (exit code, stdout, stderr)."""
+
+    def run(module_main, *args):
+        from zoo import _cli
+
+        code = _cli.run_cli(module_main, [str(a) for a in args])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run

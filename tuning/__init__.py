@@ -1,0 +1,1 @@
+"""tuning: filled by later work."""

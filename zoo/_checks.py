@@ -1,0 +1,99 @@
+"""Argument checks shared by every public entry point.
+
+Each check raises ``ValueError`` or ``TypeError`` with one message naming the
+argument, the value received and what is allowed, so a CLI can print it on one
+line. Checks return the (normalised) value so they can be used inline.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def positive_int(name: str, value, *, minimum: int = 1) -> int:
+    """Return ``value`` as an int, or raise if it is not an integer >= ``minimum``."""
+    if not _is_int(value):
+        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r} ({type(value).__name__})")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def number_in_range(
+    name: str,
+    value,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_inclusive: bool = True,
+    high_inclusive: bool = True,
+) -> float:
+    """Return ``value`` as a float, or raise if it is not a finite number in the range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
+    value = float(value)
+    lo = f"{'[' if low_inclusive else '('}{low}" if low is not None else "(-inf"
+    hi = f"{high}{']' if high_inclusive else ')'}" if high is not None else "inf)"
+    allowed = f"{lo}, {hi}"
+    ok = np.isfinite(value)
+    if ok and low is not None:
+        ok = value >= low if low_inclusive else value > low
+    if ok and high is not None:
+        ok = value <= high if high_inclusive else value < high
+    if not ok:
+        raise ValueError(f"{name} must be a finite number in {allowed}, got {value!r}")
+    return value
+
+
+def fraction(name: str, value) -> float:
+    """A rate such as dropout: a number in [0, 1)."""
+    return number_in_range(name, value, low=0.0, high=1.0, high_inclusive=False)
+
+
+def non_negative(name: str, value) -> float:
+    return number_in_range(name, value, low=0.0)
+
+
+def positive(name: str, value) -> float:
+    return number_in_range(name, value, low=0.0, low_inclusive=False)
+
+
+def choice(name: str, value, allowed: Iterable[str]) -> str:
+    """Return ``value`` if it is one of ``allowed`` (case-sensitive strings)."""
+    allowed = list(allowed)
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
+    return value
+
+
+def int_sequence(name: str, value, *, allow_empty: bool = True) -> tuple[int, ...]:
+    """A sequence of positive integers, e.g. hidden layer sizes."""
+    if _is_int(value):
+        value = (value,)
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        raise TypeError(f"{name} must be a sequence of positive integers, got {value!r}")
+    if not value and not allow_empty:
+        raise ValueError(f"{name} must hold at least one positive integer, got {value!r}")
+    for item in value:
+        if not _is_int(item) or item < 1:
+            raise ValueError(f"{name} must be a sequence of positive integers, got {tuple(value)!r}")
+    return tuple(int(v) for v in value)
+
+
+def shape(name: str, value, *, rank: int | None = None) -> tuple[int, ...]:
+    """A tensor shape without the batch axis: positive integers, of the given rank."""
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        raise TypeError(f"{name} must be a tuple of positive integers, got {value!r}")
+    if rank is not None and len(value) != rank:
+        raise ValueError(f"{name} must have {rank} dimensions, got {tuple(value)!r} ({len(value)} dimensions)")
+    for item in value:
+        if not _is_int(item) or item < 1:
+            raise ValueError(f"{name} must be a tuple of positive integers, got {tuple(value)!r}")
+    return tuple(int(v) for v in value)
