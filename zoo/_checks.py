@@ -97,3 +97,59 @@ def shape(name: str, value, *, rank: int | None = None) -> tuple[int, ...]:
         if not _is_int(item) or item < 1:
             raise ValueError(f"{name} must be a tuple of positive integers, got {tuple(value)!r}")
     return tuple(int(v) for v in value)
+
+
+def xy(x, y, *, num_classes: int | None = None, feature_shape: tuple | None = None,
+       x_name: str = "x", y_name: str = "y"):
+    """Check training data: arrays of matching length, finite features, integer labels in range.
+
+    Args:
+        x: features, shape ``(n, *feature_shape)``.
+        y: integer class labels, shape ``(n,)``.
+        num_classes: labels must lie in ``[0, num_classes)`` when given.
+        feature_shape: the model's input shape without the batch axis, when known.
+
+    Returns:
+        ``(x, y)`` as NumPy arrays (``x`` float32, ``y`` int64).
+
+    Raises:
+        ValueError, TypeError: naming ``x`` or ``y``, what was received and what is allowed.
+    """
+    try:
+        x = np.asarray(x)
+        y = np.asarray(y)
+    except (ValueError, TypeError) as exc:
+        raise TypeError(f"{x_name}/{y_name} must be array-like numbers ({exc})") from None
+    if x.ndim == 0 or len(x) == 0:
+        raise ValueError(f"{x_name} must hold at least one sample, got an array of shape {x.shape}")
+    if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+        raise TypeError(f"{x_name} must hold numbers, got dtype {x.dtype}")
+    if feature_shape is not None and tuple(x.shape[1:]) != tuple(feature_shape):
+        raise ValueError(f"{x_name} must have shape (n, {', '.join(map(str, feature_shape))}) for this model, got {x.shape}")
+    if y.ndim == 2 and y.shape[1] > 1 and np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all():
+        raise ValueError(
+            f"{y_name} looks one-hot encoded (shape {y.shape}); integer class labels of shape (n,) are "
+            f"expected: pass {y_name}.argmax(axis=1)"
+        )
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(f"{y_name} must be integer class labels of shape (n,), got shape {y.shape}")
+    if len(x) != len(y):
+        raise ValueError(f"{x_name} and {y_name} must have the same length, got {len(x)} and {len(y)}")
+    if np.issubdtype(y.dtype, np.floating):
+        if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
+            raise ValueError(f"{y_name} must be integer class labels, got non-integer values such as {y[y != np.round(y)][:3]}")
+    elif not np.issubdtype(y.dtype, np.integer):
+        raise TypeError(f"{y_name} must be integer class labels, got dtype {y.dtype}")
+    y = y.astype("int64")
+    if y.min() < 0 or (num_classes is not None and y.max() >= num_classes):
+        allowed = f"[0, {num_classes})" if num_classes is not None else ">= 0"
+        bad = y[(y < 0) | ((y >= num_classes) if num_classes is not None else False)]
+        raise ValueError(f"{y_name} labels must lie in {allowed}, got {bad[:3].tolist()}")
+    x = x.astype("float32", copy=False)
+    finite = np.isfinite(x)
+    if not finite.all():
+        rows = np.flatnonzero(~finite.reshape(len(x), -1).all(axis=1))
+        raise ValueError(f"{x_name} must be finite, got NaN or infinite values in {len(rows)} sample(s), first at row {rows[0]}")
+    return x, y

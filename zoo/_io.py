@@ -42,7 +42,8 @@ def atomic_path(path: str | os.PathLike):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
+    suffix = "".join(path.suffixes[-2:])  # keep ".weights.h5" whole: Keras checks it
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{suffix}")
     os.close(fd)
     os.unlink(tmp)  # writers such as model.save() want to create the file themselves
     try:

@@ -31,17 +31,49 @@ def validation_split(x, y, *, fraction: float = VALIDATION_FRACTION, seed: int =
     return (x_tr, y_tr), (x_val, y_val)
 
 
+CHECKPOINT_DIR = "checkpoint"  # inside the run directory while training is unfinished
+
+
+def load_data(data: str, *, data_path=None, seed: int = 0):
+    """A dataset name for :func:`zoo.datasets.load`, or the path of an ``.npz`` holding
+    ``x_train``, ``y_train``, ``x_test``, ``y_test`` (the user's own data)."""
+    if str(data).endswith(".npz"):
+        path = Path(data)
+        if not path.is_file():
+            raise FileNotFoundError(f"data: no such file {str(path)!r}")
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in f]
+                if missing:
+                    raise ValueError(f"data: {path} lacks array(s) {', '.join(missing)}; it must hold x_train, y_train, x_test, y_test")
+                arrays = {k: f[k] for k in ("x_train", "y_train", "x_test", "y_test")}
+        except ValueError:
+            raise
+        except Exception as exc:
+            raise ValueError(f"data: {path} is not a readable .npz file ({type(exc).__name__}: {exc})") from None
+        return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
+    return datasets.load(data, path=data_path, seed=seed)
+
+
 def train(name: str, *, out, data: str | None = None, epochs: int | None = None, batch_size: int | None = None,
           seed: int = 0, data_path=None, verbose: int | str = "auto", **overrides) -> dict:
-    """Train registry model ``name`` on its default (or ``data``) dataset.
+    """Train registry model ``name`` on its default (or ``data``) dataset; resumable.
+
+    Each epoch sees a shuffle order and dropout seeds that depend only on
+    ``(seed, epoch)``, and after each epoch the weights, optimizer state and
+    history are checkpointed atomically into ``out/checkpoint``. Started again
+    with the same ``out`` after an interruption (Ctrl-C, SIGKILL), training
+    resumes after the last finished epoch and ends with the same metrics as an
+    uninterrupted run. A loss that turns NaN or infinite stops training with an
+    error; the checkpoint keeps the last good epoch.
 
     Args:
         name: a registered model.
         out: run directory (created; must be writable).
-        data: dataset name for :func:`zoo.datasets.load` (default: the model's).
+        data: a dataset name (default: the model's) or an ``.npz`` with
+            ``x_train, y_train, x_test, y_test``.
         epochs, batch_size: default to the model's registered training settings.
-        seed: seeds the split, weights, dropout and shuffling: the same seed gives
-            the same metrics.
+        seed: seeds the split, weights, dropout and shuffling.
         data_path: passed to the loader as ``path``.
         verbose: Keras progress-bar verbosity.
         **overrides: factory arguments (``dropout=0.3``...).
@@ -49,12 +81,14 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
     Returns:
         The final metrics (also written to ``out/metrics.json``).
 
+    Raises:
+        ValueError, TypeError: bad argument or data (named in the message).
+        FloatingPointError: the loss diverged.
+
     Example:
         >>> from zoo import training
         >>> training.train("dense_classifier", out="runs/iris", epochs=5)  # doctest: +SKIP
     """
-    import keras
-
     entry = registry.get_entry(name)
     settings = dict(entry.train)
     epochs = _checks.positive_int("epochs", epochs if epochs is not None else settings.get("epochs", 10))
@@ -62,35 +96,54 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
     seed = _checks.positive_int("seed", seed, minimum=0)
     data = data or entry.dataset
     if data is None:
-        raise ValueError(f"{name} has no default dataset; pass data=... (one of {', '.join(datasets.DATASETS)})")
+        raise ValueError(f"{name} has no default dataset; pass data=... (one of {', '.join(datasets.DATASETS)} or an .npz file)")
     out = _io.ensure_writable_dir(out, argument="out")
 
-    (x_train, y_train), (x_test, y_test) = datasets.load(data, path=data_path, seed=seed)
+    (x_train, y_train), (x_test, y_test) = load_data(data, data_path=data_path, seed=seed)
+    x_train, y_train = _checks.xy(x_train, y_train, x_name="x_train", y_name="y_train")
+    x_test, y_test = _checks.xy(x_test, y_test, x_name="x_test", y_name="y_test")
+    fitted = _shape_overrides(name, x_train, y_train, overrides)
+    model = registry.create_model(name, seed=seed, **fitted)
+    num_classes = int(model.output_shape[-1])
+    for x_, y_, xn, yn in ((x_train, y_train, "x_train", "y_train"), (x_test, y_test, "x_test", "y_test")):
+        _checks.xy(x_, y_, num_classes=num_classes, feature_shape=model.input_shape[1:], x_name=xn, y_name=yn)
     (x_tr, y_tr), (x_val, y_val) = validation_split(x_train, y_train, seed=seed)
 
-    model = registry.create_model(name, seed=seed, **_shape_overrides(name, x_train, y_train, overrides))
+    config = {"model": name, "data": str(data), "data_path": None if data_path is None else str(data_path),
+              "epochs": epochs, "batch_size": batch_size, "seed": seed, "overrides": overrides}
+    checkpoint = _Checkpoint(out / CHECKPOINT_DIR, config)
+    start_epoch, hist = checkpoint.restore(model)
+    if start_epoch and verbose:
+        print(f"Resuming {name} from {checkpoint.dir} after epoch {start_epoch}/{epochs}")
+
+    import keras
+
     start = time.perf_counter()
-    history = model.fit(
-        x_tr, y_tr, validation_data=(x_val, y_val), epochs=epochs, batch_size=batch_size,
-        verbose=verbose, callbacks=[keras.callbacks.TerminateOnNaN()],
-    )
+    for epoch in range(start_epoch, epochs):
+        _reseed(model, seed, epoch)
+        order = np.random.default_rng([seed, epoch]).permutation(len(x_tr))
+        step = model.fit(
+            x_tr[order], y_tr[order], validation_data=(x_val, y_val), batch_size=batch_size,
+            initial_epoch=epoch, epochs=epoch + 1, shuffle=False, verbose=verbose,
+            callbacks=[keras.callbacks.TerminateOnNaN()],
+        ).history
+        if not np.all(np.isfinite(step.get("loss", [np.nan]))) or len(step.get("loss", [])) == 0:
+            raise FloatingPointError(
+                f"training {name} diverged at epoch {epoch + 1} (loss became NaN or infinite); lower the "
+                f"learning rate. No weights were saved over the last good epoch ({checkpoint.dir})."
+            )
+        for key, values in step.items():
+            hist.setdefault(key, []).extend(float(v) for v in values)
+        checkpoint.save(model, epoch + 1, hist)
     train_seconds = time.perf_counter() - start
     test_loss, test_acc = model.evaluate(x_test, y_test, batch_size=max(batch_size, 256), verbose=0)
 
-    hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
-    if not np.all(np.isfinite(hist.get("loss", [0.0]))):
-        raise FloatingPointError(
-            f"training {name} diverged (loss became NaN or infinite); lower the learning rate. "
-            f"Nothing was saved to {out}."
-        )
     metrics = {
-        "model": name, "data": data, "epochs": len(hist["loss"]), "batch_size": batch_size, "seed": seed,
+        "model": name, "data": str(data), "epochs": len(hist["loss"]), "batch_size": batch_size, "seed": seed,
         "test_loss": float(test_loss), "test_accuracy": float(test_acc),
         "final_train_accuracy": hist["accuracy"][-1], "final_val_accuracy": hist["val_accuracy"][-1],
-        "train_seconds": round(train_seconds, 3), "params": int(model.count_params()),
+        "train_seconds": round(train_seconds, 3), "resumed_from_epoch": start_epoch, "params": int(model.count_params()),
     }
-    config = {"model": name, "data": data, "data_path": None if data_path is None else str(data_path),
-              "epochs": epochs, "batch_size": batch_size, "seed": seed, "overrides": overrides}
     _io.save_model(model, out / "model.keras")
     _io.write_json(out / "config.json", config)
     _io.write_json(out / "history.json", hist)
@@ -98,7 +151,64 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
                                          for i in range(len(hist["loss"]))])
     plot_history(hist, out / "curves.png", title=f"{name} on {data}")
     _io.write_json(out / "metrics.json", metrics)
+    checkpoint.clear()
     return metrics
+
+
+def _reseed(model, seed: int, epoch: int) -> None:
+    """Make this epoch's random draws (dropout masks) a function of ``(seed, epoch)`` only.
+
+    Keras keeps each layer's dropout randomness in a seed-generator state
+    variable that ``save_weights`` does not restore; setting it per epoch is what
+    lets a resumed run repeat an uninterrupted one exactly.
+    """
+    states = [v for v in model.non_trainable_variables if v.path.endswith("seed_generator_state")]
+    for i, var in enumerate(states):
+        var.assign(np.array([seed * 1_000_003 + epoch, i], dtype=var.dtype))
+
+
+class _Checkpoint:
+    """Weights + optimizer state + history after each finished epoch, written atomically.
+
+    ``state.json`` names the weights file it belongs to and is replaced only
+    after that file is complete, so a kill at any moment leaves a consistent
+    pair (the previous epoch's, or the new one's).
+    """
+
+    def __init__(self, directory: Path, config: dict):
+        self.dir = Path(directory)
+        self.config = config
+
+    def restore(self, model) -> tuple[int, dict]:
+        state_path = self.dir / "state.json"
+        if not state_path.is_file():
+            return 0, {}
+        state = json.loads(state_path.read_text(encoding="utf-8"))
+        saved = {k: v for k, v in state["config"].items() if k != "epochs"}
+        wanted = {k: v for k, v in self.config.items() if k != "epochs"}
+        if json.dumps(saved, sort_keys=True, default=str) != json.dumps(wanted, sort_keys=True, default=str):
+            raise ValueError(
+                f"out: {self.dir.parent} holds an unfinished run with other settings ({saved}); "
+                f"use another --out, or delete {self.dir} to start anew"
+            )
+        model.optimizer.build(model.trainable_variables)
+        model.load_weights(self.dir / state["weights"])
+        return int(state["epoch"]), {k: list(v) for k, v in state["history"].items()}
+
+    def save(self, model, epoch: int, hist: dict) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        weights = f"epoch-{epoch:04d}.weights.h5"
+        with _io.atomic_path(self.dir / weights) as tmp:
+            model.save_weights(tmp)
+        previous = {p.name for p in self.dir.glob("epoch-*.weights.h5")} - {weights}
+        _io.write_json(self.dir / "state.json", {"epoch": epoch, "weights": weights, "history": hist, "config": self.config})
+        for name in previous:
+            (self.dir / name).unlink(missing_ok=True)
+
+    def clear(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def evaluate(run_dir, *, data_path=None) -> dict:
@@ -114,7 +224,7 @@ def evaluate(run_dir, *, data_path=None) -> dict:
         if not (run_dir / required).is_file():
             raise FileNotFoundError(f"run_dir: {run_dir / required} not found; is {str(run_dir)!r} a finished `zoo train` run?")
     config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-    _, (x_test, y_test) = datasets.load(config["data"], path=data_path or config.get("data_path"), seed=config["seed"])
+    _, (x_test, y_test) = load_data(config["data"], data_path=data_path or config.get("data_path"), seed=config["seed"])
     model = keras.models.load_model(run_dir / "model.keras")
     loss, acc = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
     return {"model": config["model"], "data": config["data"], "test_loss": float(loss), "test_accuracy": float(acc),

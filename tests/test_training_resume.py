@@ -1,0 +1,78 @@
+"""Interrupted training resumes and ends exactly where an uninterrupted run ends."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from zoo import training
+
+TRAIN = ["-m", "zoo", "train", "dense_classifier", "--epochs", "25", "--batch-size", "16", "--seed", "3",
+         "--set", "dropout=0.2", "--quiet"]
+
+
+def _zoo(out, env=None, **kwargs):
+    return subprocess.Popen([sys.executable, *TRAIN, "--out", str(out)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def _env():
+    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_metrics(tmp_path):
+    env = _env()
+    reference = _zoo(tmp_path / "ref", env)
+    assert reference.wait(timeout=600) == 0, reference.stderr.read()
+
+    out = tmp_path / "killed"
+    proc = _zoo(out, env)
+    state = out / "checkpoint" / "state.json"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        if state.is_file() and json.loads(state.read_text())["epoch"] >= 5:
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, "finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert not (out / "metrics.json").exists()
+    killed_at = json.loads(state.read_text())["epoch"]
+    assert 5 <= killed_at < 25
+
+    resumed = _zoo(out, env)
+    assert resumed.wait(timeout=600) == 0, resumed.stderr.read()
+    ref_metrics = json.loads((tmp_path / "ref" / "metrics.json").read_text())
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["resumed_from_epoch"] >= killed_at
+    assert json.loads((out / "history.json").read_text()) == json.loads((tmp_path / "ref" / "history.json").read_text())
+    for key in ("test_loss", "test_accuracy", "final_train_accuracy", "final_val_accuracy"):
+        assert metrics[key] == ref_metrics[key], key
+    assert not (out / "checkpoint").exists(), "the checkpoint is removed once the run is complete"
+
+
+def test_resume_with_other_settings_is_refused_and_keeps_the_checkpoint(tmp_path):
+    training.train("dense_classifier", out=tmp_path, epochs=2, seed=0, verbose=0)
+    # Fake an unfinished run by keeping a checkpoint from other settings.
+    ckpt = tmp_path / "checkpoint"
+    training._Checkpoint(ckpt, {"model": "dense_classifier", "seed": 99}).save(
+        __import__("zoo").create_model("dense_classifier"), 1, {"loss": [1.0]})
+    with pytest.raises(ValueError, match=r"out: .* holds an unfinished run with other settings"):
+        training.train("dense_classifier", out=tmp_path, epochs=2, seed=0, verbose=0)
+    assert (ckpt / "state.json").is_file()
+
+
+def test_diverging_learning_rate_stops_with_a_clear_error_and_keeps_good_weights(tmp_path):
+    training.train("dense_classifier", out=tmp_path, epochs=2, seed=0, verbose=0)
+    good = {name: (tmp_path / name).read_bytes() for name in ("model.keras", "metrics.json", "history.json")}
+    with pytest.raises(FloatingPointError, match=r"diverged at epoch 1 \(loss became NaN or infinite\); lower the learning rate"):
+        training.train("dense_classifier", out=tmp_path, epochs=5, seed=0, verbose=0,
+                       activation="linear", optimizer="sgd", learning_rate=1e10)
+    for name, content in good.items():
+        assert (tmp_path / name).read_bytes() == content, f"{name} was overwritten by a diverged run"
+    assert not (tmp_path / "checkpoint").exists(), "no checkpoint of NaN weights"
