@@ -49,3 +49,20 @@ def test_register_model_rejects_a_second_factory_under_the_same_name():
         @zoo.register_model("dense_classifier", task="x", dataset=None)
         def other(*, compile=True):  # pragma: no cover - never called
             return None
+
+
+@pytest.mark.parametrize("name", zoo.list_models())
+def test_same_seed_twice_is_bit_identical(name):
+    """Every registered model: same seed -> the same weights and losses, to the bit, on CPU."""
+    entry = registry.get_entry(name)
+
+    def run(seed):
+        model = zoo.create_model(name, seed=seed, **entry.tiny)
+        x, y = registry.example_batch(name, model, n=16, seed=0)
+        losses = model.fit(x, y, epochs=3, batch_size=8, verbose=0).history["loss"]
+        return losses, model.get_weights()
+
+    (loss_a, w_a), (loss_b, w_b), (loss_c, w_c) = run(7), run(7), run(8)
+    assert loss_a == loss_b
+    assert all(np.array_equal(a, b) for a, b in zip(w_a, w_b))
+    assert not all(np.array_equal(a, c) for a, c in zip(w_a, w_c))

@@ -41,16 +41,15 @@ def load_data(data: str, *, data_path=None, seed: int = 0):
         path = Path(data)
         if not path.is_file():
             raise FileNotFoundError(f"data: no such file {str(path)!r}")
+        keys = ("x_train", "y_train", "x_test", "y_test")
         try:
             with np.load(path, allow_pickle=False) as f:
-                missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in f]
-                if missing:
-                    raise ValueError(f"data: {path} lacks array(s) {', '.join(missing)}; it must hold x_train, y_train, x_test, y_test")
-                arrays = {k: f[k] for k in ("x_train", "y_train", "x_test", "y_test")}
-        except ValueError:
-            raise
-        except Exception as exc:
+                missing = [k for k in keys if k not in f]
+                arrays = {k: f[k] for k in keys if k in f}
+        except Exception as exc:  # not a zip, pickled objects, truncated...
             raise ValueError(f"data: {path} is not a readable .npz file ({type(exc).__name__}: {exc})") from None
+        if missing:
+            raise ValueError(f"data: {path} lacks array(s) {', '.join(missing)}; it must hold {', '.join(keys)}")
         return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
     return datasets.load(data, path=data_path, seed=seed)
 
