@@ -160,7 +160,8 @@ def run(out_dir, quick=True):
     softmax_two = float(keras.losses.SparseCategoricalCrossentropy(from_logits=True)(t_bin, np.stack([np.zeros_like(z), z], axis=1)))
     r.check_close("Keras BinaryCrossentropy == -[t log p + (1-t) log(1-p)] by hand", bce_keras, bce_by_hand, atol=1e-6)
     r.check_close("binary cross-entropy == categorical cross-entropy over the two classes (1-p, p)", cce_two, bce_by_hand, atol=1e-6)
-    r.check_close("binary cross-entropy == softmax loss of the scores (0, z), as softmax(0, z)[1] = sigmoid(z)", softmax_two, bce_by_hand, atol=1e-6)
+    r.check_close("binary cross-entropy == softmax loss of the scores (0, z), as softmax(0, z)[1] = sigmoid(z)",
+                  softmax_two, bce_by_hand, atol=1e-6)
     # The classic slip: binary_crossentropy on a softmax over K > 2 classes. Keras
     # then treats each of the K outputs as its own yes/no question and averages K
     # binary losses, which is not the categorical loss of the notes.
@@ -171,7 +172,8 @@ def run(out_dir, quick=True):
     cce_three = float(np.mean(cee(probs3, onehot3)))
     r.check_close("BinaryCrossentropy on a 3-class softmax == mean of 3 per-output binary losses (by hand)",
                   bce_on_softmax, per_output, atol=1e-6)
-    r.check("BinaryCrossentropy on a 3-class softmax is not the categorical cross-entropy -sum t log y", abs(bce_on_softmax - cce_three) > 0.05,
+    r.check("BinaryCrossentropy on a 3-class softmax is not the categorical cross-entropy -sum t log y",
+            abs(bce_on_softmax - cce_three) > 0.05,
             expected="|difference| > 0.05", measured=f"{bce_on_softmax:.4f} vs {cce_three:.4f}")
     r.table("Binary and categorical cross-entropy on the same predictions",
             ["case", "binary cross-entropy", "categorical cross-entropy", "equal?"],
@@ -240,7 +242,8 @@ def run(out_dir, quick=True):
                      float(np.mean(d_acc == 0)), 0.9)
     jumps = d_acc[d_acc != 0] * n
     r.check("accuracy only jumps, by whole samples (multiples of 1/N)", bool(np.allclose(jumps, np.round(jumps), atol=1e-6)),
-            expected=f"every jump x N = {n} is an integer", measured=f"{len(jumps)} jumps, x N: {sorted(set(np.round(jumps).astype(int).tolist()))}")
+            expected=f"every jump x N = {n} is an integer",
+            measured=f"{len(jumps)} jumps, x N: {sorted(set(np.round(jumps).astype(int).tolist()))}")
     r.check("cross-entropy changes at every sweep step (non-zero derivative)", bool(np.all(d_xent != 0)),
             expected="all steps", measured=f"{int(np.sum(d_xent != 0))} of {len(d_xent)}")
     # Automatic differentiation agrees: argmax has no gradient, so the tape gives none.

@@ -181,8 +181,8 @@ def run(out_dir, quick=True):
         model, kwargs = models[name], VARIANTS[name]
         keras_penalty = float(sum(np.asarray(v) for v in model.losses))
         by_hand = penalty_by_hand(model, **kwargs)
-        r.check_close(f"{name}: Keras's regularisation loss == {' + '.join(f'{v:g} sum ' + ('|W|' if k == 'l1' else 'W^2') for k, v in kwargs.items())}",
-                      keras_penalty, by_hand, atol=0.0, rtol=1e-5)
+        formula = " + ".join(f"{v:g} sum " + ("|W|" if k == "l1" else "W^2") for k, v in kwargs.items())
+        r.check_close(f"{name}: Keras's regularisation loss == {formula}", keras_penalty, by_hand, atol=0.0, rtol=1e-5)
         reported = model.evaluate(x, y, batch_size=len(x), verbose=0)[0]
         ce = accuracy_and_loss(model, x, y)[1]
         r.check_close(f"{name}: loss reported by evaluate() == mean cross-entropy + lambda R(W)", reported, ce + by_hand,
@@ -341,7 +341,8 @@ def run(out_dir, quick=True):
     ax.bar(units - 0.3, after_inf[0], 0.3, label="inference (training=False): dropout off", color="0.4")
     for k, (d, color) in enumerate(zip(draws, ("C1", "C2"))):
         ax.bar(units + 0.3 * k, d, 0.3, label=f"training=True, draw {k + 1}: ~{rate:.0%} silenced, rest x 1/(1-{rate:g})", color=color)
-    ax.set(xlabel="unit of the first hidden layer", ylabel="activation", title="Dropout on one test image: on at training, off at inference")
+    ax.set(xlabel="unit of the first hidden layer", ylabel="activation",
+           title="Dropout on one test image: on at training, off at inference")
     ax.legend(fontsize=8)
     fig.tight_layout()
     r.figure(fig, "dropout.png")
