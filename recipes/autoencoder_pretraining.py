@@ -77,7 +77,7 @@ def fine_tune(model, x, y, *, seed):
             self.model.stop_training = logs["loss"] < FIT_LOSS
 
     hist = model.fit(batches(x, y, FT_BATCH, seed), epochs=MAX_UPDATES // CHUNK, steps_per_epoch=CHUNK,
-                     callbacks=[StopWhenFitted()], verbose=0).history
+                     callbacks=[StopWhenFitted()], shuffle=False, verbose=0).history  # the dataset shuffles
     return hist["loss"]
 
 
@@ -109,7 +109,8 @@ def train_autoencoder(codes, units, *, seed):
                           name=f"autoencoder_{n_in}_{units}")
     per_epoch = steps(len(codes), AE_BATCH)
     ae.compile(optimizer=keras.optimizers.Adam(AE_RATE), loss="mse", steps_per_execution=per_epoch)
-    hist = ae.fit(batches(codes, codes, AE_BATCH, seed), epochs=AE_EPOCHS, steps_per_epoch=per_epoch, verbose=0).history
+    hist = ae.fit(batches(codes, codes, AE_BATCH, seed), epochs=AE_EPOCHS, steps_per_epoch=per_epoch,
+                  shuffle=False, verbose=0).history  # the dataset shuffles
     new_codes = np.asarray(ae.get_layer("encoder")(codes))
     mse = float(np.mean((np.asarray(ae(codes)) - codes) ** 2))
     return ae, new_codes, mse, hist["loss"]
@@ -265,9 +266,8 @@ def run(out_dir, quick=True):
     filters = encoder_weights[0][0][:, :16]
     random_filters = classifier(seed=0).get_layer("hidden1").get_weights()[0][:, :16]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 3.6), width_ratios=[89, 71])
-    gray, signed = plt.get_cmap("gray_r").copy(), plt.get_cmap("RdBu_r").copy()
-    for cmap in (gray, signed):
-        cmap.set_bad("0.75")  # the gaps between tiles
+    # The NaN gaps between tiles in light grey.
+    gray, signed = (plt.get_cmap(name).with_extremes(bad="0.75") for name in ("gray_r", "RdBu_r"))
     ax1.imshow(mosaic(np.concatenate([show, first, deep]), cols=10), cmap=gray, vmin=0, vmax=1)
     ax1.set_yticks([3.5, 12.5, 21.5], ["test digits", "autoencoder 1\n(64 → 64 → 64)", f"whole stack\n(64 → {HIDDEN[-1]} → 64)"])
     ax1.set_xticks([])
