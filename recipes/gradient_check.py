@@ -124,15 +124,21 @@ def max_elementwise_relative_error(analytic, numeric, floor=1e-8):
 
 @contextlib.contextmanager
 def keras_floatx(dtype):
-    """Build Keras layers in ``dtype`` inside the block; the previous default comes back after."""
+    """Build Keras layers in ``dtype`` inside the block; the previous defaults come back after.
+
+    Layers take their dtype from the global dtype policy, which Keras fixes from
+    ``floatx`` the first time any layer is built; so both are set, and both restored.
+    """
     import keras
 
-    saved = keras.config.floatx()
+    saved_floatx, saved_policy = keras.config.floatx(), keras.config.dtype_policy()
     keras.config.set_floatx(dtype)
+    keras.config.set_dtype_policy(dtype)
     try:
         yield
     finally:
-        keras.config.set_floatx(saved)
+        keras.config.set_floatx(saved_floatx)
+        keras.config.set_dtype_policy(saved_policy)
 
 
 def run(out_dir, quick=True):

@@ -24,14 +24,20 @@ def test_backprop_agrees_and_a_planted_bug_does_not():
     assert gc.relative_error(gc.mlp_backprop(params, x, y, bug="sigmoid"), numeric) > 1e-2
 
 
-def test_keras_floatx_is_restored_even_after_an_error():
+def test_keras_floatx_builds_float64_layers_and_restores_the_defaults_even_after_an_error():
     import keras
 
-    before = keras.config.floatx()
+    keras.layers.Dense(1).build((None, 2))  # Keras has fixed its dtype policy by now (float32)
+    before = (keras.config.floatx(), keras.config.dtype_policy().name)
     try:
         with gc.keras_floatx("float64"):
-            assert keras.config.floatx() == "float64"
+            layer = keras.layers.Dense(1)
+            layer.build((None, 2))
+            assert layer.kernel.dtype == "float64"
             raise RuntimeError("boom")
     except RuntimeError:
         pass
-    assert keras.config.floatx() == before
+    assert (keras.config.floatx(), keras.config.dtype_policy().name) == before
+    layer = keras.layers.Dense(1)
+    layer.build((None, 2))
+    assert layer.kernel.dtype == "float32"
