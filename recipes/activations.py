@@ -250,7 +250,8 @@ def run(out_dir, quick=True):
     r.check_close("softmax == keras.activations.softmax (5 random score vectors)",
                   np.max(np.abs(softmax(scores) - np.asarray(keras.activations.softmax(tf.constant(scores))))), 0.0,
                   atol=1e-12)
-    r.check_close("softmax Jacobian diag(s) - s s^T by hand == tape.jacobian, max |difference|", jac_err, 0.0, atol=1e-12)
+    r.check_close("softmax Jacobian diag(s) - s s^T by hand == tape.jacobian, max |difference|", jac_err, 0.0,
+                  atol=1e-12)
     r.check_close("softmax outputs sum to 1", softmax(scores).sum(axis=1), np.ones(len(scores)), atol=1e-12)
     r.check_close("softmax of two scores (x, 0) is sigmoid(x): max |difference| on [-5, 5]",
                   np.max(np.abs(softmax(np.stack([GRID, 0 * GRID], axis=1))[:, 0] - sigmoid(GRID))), 0.0, atol=1e-12)
@@ -258,7 +259,8 @@ def run(out_dir, quick=True):
     big = np.array([1010.0, 1000.0, 990.0])
     with np.errstate(over="ignore", invalid="ignore"):
         naive = np.exp(big) / np.exp(big).sum()
-    r.check("softmax([1010, 1000, 990]): the naive formula overflows (nan); minus the max it equals softmax([20, 10, 0])",
+    r.check("softmax([1010, 1000, 990]): the naive formula overflows (nan); "
+            "minus the max it equals softmax([20, 10, 0])",
             bool(np.all(np.isnan(naive))) and np.allclose(softmax(big), softmax(big - 990)),
             expected="naive nan; stable == shifted", measured=f"naive {naive}, stable {softmax(big)}")
 
@@ -407,20 +409,23 @@ def run(out_dir, quick=True):
     r.table(f"Digits, 64-{'-'.join(map(str, DYING_HIDDEN))}-10, Adam: 1 epoch at the rate shown, then "
             f"{recovery_epochs} epochs at {NORMAL_RATE:g}. 'Negative' = output <= 0 on every training image",
             ["network", "rate of epoch 1", "negative units, hidden1", "negative units, hidden2",
-             "units with zero gradient (both layers)", "test accuracy after epoch 1", "negative after recovery, hidden1",
+             "units with zero gradient (both layers)", "test accuracy after epoch 1",
+             "negative after recovery, hidden1",
              "negative after recovery, hidden2", "test accuracy after recovery"], rows)
 
-    relu_ok, relu_big, lk = dying["ReLU, normal rate"], dying["ReLU, too-large rate"], dying["leaky ReLU, too-large rate"]
+    relu_ok, relu_big = dying["ReLU, normal rate"], dying["ReLU, too-large rate"]
+    lk = dying["leaky ReLU, too-large rate"]
     dead_frac = lambda d: float(np.mean(np.concatenate(d["negative"])))  # noqa: E731
     r.check_at_most("ReLU at the normal rate 1e-3: fraction of dead units (both layers)", dead_frac(relu_ok), 0.1)
     r.check_at_least(f"ReLU after one epoch at the too-large rate {TOO_LARGE_RATE:g}: fraction of dead units",
                      dead_frac(relu_big), 0.5)
     dead_mask = np.concatenate(relu_big["negative"])
     grad_all = np.concatenate(relu_big["unit_grad"])
+    living = float(grad_all[~dead_mask].min()) if (~dead_mask).any() else float("nan")
     r.check("every dead ReLU unit has a gradient of exactly 0 (all its incoming weights and its bias)",
             bool(np.all(grad_all[dead_mask] == 0)), expected="0 for all dead units",
             measured=f"max over {int(dead_mask.sum())} dead units: {float(grad_all[dead_mask].max()):g}; "
-                     f"living units: min {float(grad_all[~dead_mask].min()) if (~dead_mask).any() else float('nan'):.3g}")
+                     f"living units: min {living:.3g}")
     r.check("dead ReLU units of hidden1 stay dead: their weights are bit-identical after "
             f"{recovery_epochs} more epochs at the normal rate",
             not np.any(relu_big["moved"][relu_big["negative"][0]])
@@ -455,7 +460,8 @@ def run(out_dir, quick=True):
     axes[0].legend(fontsize=8)
     axes[0].grid(alpha=0.3)
     x_pos = np.arange(len(dying))
-    axes[1].bar(x_pos - 0.2, [dead_frac(d) for d in dying.values()], 0.4, label="negative on every input (dead for ReLU)")
+    axes[1].bar(x_pos - 0.2, [dead_frac(d) for d in dying.values()], 0.4,
+                label="negative on every input (dead for ReLU)")
     axes[1].bar(x_pos + 0.2, [d["acc"] for d in dying.values()], 0.4, label="test accuracy after recovery")
     axes[1].set(xticks=x_pos, ylim=(0, 1.05), title="Dying ReLU and leaky ReLU")
     axes[1].set_xticklabels(list(dying), fontsize=8)

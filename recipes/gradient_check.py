@@ -178,7 +178,8 @@ def run(out_dir, quick=True):
     # instead of at sigmoid(z)) gives gradients that look plausible but are wrong.
     buggy = mlp_backprop(params, x, y, bug="sigmoid")
     rel_bug = relative_error(buggy, numeric)
-    r.check_at_least("a planted bug (sigmoid derivative z(1-z) instead of s(1-s)) is caught: relative error", rel_bug, 1e-2)
+    r.check_at_least("a planted bug (sigmoid derivative z(1-z) instead of s(1-s)) is caught: relative error",
+                     rel_bug, 1e-2)
     r.check_at_most("... while the output layer, upstream of the bug, still agrees (W2, b2)",
                     relative_error({k: buggy[k] for k in ("W2", "b2")}, {k: numeric[k] for k in ("W2", "b2")}),
                     TOLERANCE)
@@ -269,8 +270,9 @@ def run(out_dir, quick=True):
         t_bp = _seconds(lambda: mlp_backprop(wide, x, y), repeat=20)
         cost_rows.append([f"NumPy MLP 4-{hidden}-3", n, 2 * n, t_num, t_bp, t_num / t_bp])
     t_tape = _seconds(lambda: _tape_gradient(model, loss_fn, xt, yt), repeat=5)
-    cost_rows.append(["zoo dense_classifier 4-8-8-3 (Keras, tf.function)", model.count_params(), 2 * model.count_params(),
-                      t_keras_numeric, t_tape, t_keras_numeric / t_tape])
+    cost_rows.append(["zoo dense_classifier 4-8-8-3 (Keras: loss in a tf.function, eager GradientTape)",
+                      model.count_params(), 2 * model.count_params(), t_keras_numeric, t_tape,
+                      t_keras_numeric / t_tape])
     r.table("Cost: the numerical gradient against backpropagation (times on this machine; median of repeats "
             "for backprop)", ["network", "parameters", "loss evaluations (numerical)", "numerical (s)",
                                "backprop (s)", "ratio"], cost_rows)
