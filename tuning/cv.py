@@ -32,6 +32,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import keras_tuner
 import numpy as np
 
 import zoo
@@ -491,9 +492,6 @@ def _make_folds(x, y, *, cv, seed, preprocess, groups, num_classes=None, feature
 
 
 # =========================================================================== CVRandomSearch
-import keras_tuner  # noqa: E402  (after the light helpers above, which tests import alone)
-
-
 @dataclass
 class BestModel:
     """The best configuration retrained on all the training data.
@@ -640,7 +638,7 @@ class CVRandomSearch(keras_tuner.RandomSearch):
     def _search_config(self, folds, epochs, fit_kwargs) -> dict:
         hm = self.hypermodel
         return {
-            "hypermodel": hm.get_config() if isinstance(hm, ZooHyperModel) else getattr(hm, "name", None) or repr(hm),
+            "hypermodel": hm.get_config() if isinstance(hm, ZooHyperModel) else _describe(hm),
             "objective": self.oracle.objective.name, "direction": self.oracle.objective.direction,
             "cv": repr(self.splitter) if isinstance(folds, ArrayFolds) else "tfds slices",
             "seed": self.seed, "epochs": epochs, "data": folds.fingerprint(),
@@ -690,24 +688,30 @@ class CVRandomSearch(keras_tuner.RandomSearch):
             groups: group labels for group splitters.
             callbacks: Keras callbacks for every fit (deep-copied).
             verbose: 1 prints KerasTuner's trial summaries, 0 nothing.
-            **fit_kwargs: more ``model.fit`` arguments (``class_weight``...).
+            **fit_kwargs: more ``model.fit`` arguments (``class_weight``...); ``batch_size``
+                only for a hypermodel that does not search it (a zoo hypermodel does).
 
         Raises:
             ValueError, TypeError: bad data or arguments; a directory holding another search.
         """
-        for bad, why in (("batch_size", "it is a hyperparameter of the search: fix it with hypermodel(name, batch_size=N)"),
-                         ("validation_data", "cross-validation makes the validation folds: set cv=..."),
+        for bad, why in (("validation_data", "cross-validation makes the validation folds: set cv=..."),
                          ("validation_split", "cross-validation makes the validation folds: set cv=...")):
             if bad in fit_kwargs:
                 raise ValueError(f"{bad}: not accepted by CVRandomSearch.search; {why}")
+        batch_size = fit_kwargs.pop("batch_size", None)
+        if batch_size is not None:
+            if isinstance(self.hypermodel, ZooHyperModel):
+                raise ValueError("batch_size: not accepted by CVRandomSearch.search; it is a hyperparameter of the "
+                                 "search: fix it with hypermodel(name, batch_size=N)")
+            batch_size = _checks.positive_int("batch_size", batch_size)
         if epochs is None:
             epochs = (registry.get_entry(self.hypermodel.model_name).train.get("epochs", DEFAULT_EPOCHS)
                       if isinstance(self.hypermodel, ZooHyperModel) else DEFAULT_EPOCHS)
         epochs = _checks.positive_int("epochs", epochs)
         folds = _make_folds(x, y, cv=self.splitter, seed=self.seed, preprocess=self.preprocess, groups=groups,
                             num_classes=self._reference_classes, feature_shape=self._reference_shape)
-        self._check_config(self._search_config(folds, epochs, fit_kwargs))
-        self._folds, self._epochs, self._fit_kwargs = folds, epochs, fit_kwargs
+        self._check_config(self._search_config(folds, epochs, {**fit_kwargs, "batch_size": batch_size}))
+        self._folds, self._epochs, self._fit_kwargs, self._batch_size = folds, epochs, fit_kwargs, batch_size
         self._callbacks = list(callbacks or [])
         self.oracle.verbose = verbose
         role = _oracle.distributed_role()
@@ -740,7 +744,7 @@ class CVRandomSearch(keras_tuner.RandomSearch):
         import keras
 
         hp = trial.hyperparameters
-        batch_size = self.hypermodel.batch_size(hp) if isinstance(self.hypermodel, ZooHyperModel) else None
+        batch_size = self._trial_batch_size(hp)
         heartbeat = None
         if self._is_worker():
             heartbeat = _oracle.Heartbeat(self.oracle, trial.trial_id,
@@ -786,6 +790,12 @@ class CVRandomSearch(keras_tuner.RandomSearch):
             tf.summary.scalar(f"cv_{name}_mean", mean, step=0)
             tf.summary.scalar(f"cv_{name}_std", std, step=0)
 
+    def _trial_batch_size(self, hp):
+        """The zoo hypermodel's (searched or fixed) batch size, else the one given to search(), else Keras's."""
+        if isinstance(self.hypermodel, ZooHyperModel):
+            return self.hypermodel.batch_size(hp)
+        return getattr(self, "_batch_size", None)
+
     def load_model(self, trial):
         raise NotImplementedError("CVRandomSearch keeps no per-trial weights (it trains k models a trial); "
                                   "use tuner.retrain_best(x, y) to train the best configuration on all the data")
@@ -829,10 +839,17 @@ class CVRandomSearch(keras_tuner.RandomSearch):
         keras.backend.clear_session(free_memory=False)
         keras.utils.set_random_seed(seed)
         model = self.hypermodel.build(hp)
-        batch_size = self.hypermodel.batch_size(hp) if isinstance(self.hypermodel, ZooHyperModel) else None
-        fit_args, fitted = folds.full(batch_size=batch_size, seed=seed)
+        fit_args, fitted = folds.full(batch_size=self._trial_batch_size(hp), seed=seed)
         self.hypermodel.fit(hp, model, **fit_args, **getattr(self, "_fit_kwargs", {}), epochs=epochs, verbose=verbose)
         return BestModel(model, fitted, str(trial.trial_id), dict(hp.values))
+
+
+def _describe(hypermodel) -> str:
+    """A name for a hypermodel that stays the same from run to run (no memory addresses)."""
+    build = getattr(hypermodel, "build", None)
+    if type(hypermodel).__name__ == "DefaultHyperModel" and build is not None:  # a plain build function
+        return f"{getattr(build, '__module__', '')}.{getattr(build, '__qualname__', type(build).__name__)}"
+    return f"{type(hypermodel).__module__}.{type(hypermodel).__qualname__}:{getattr(hypermodel, 'name', None)}"
 
 
 def reported_metrics(model) -> list[str]:
