@@ -403,3 +403,26 @@ def test_cli_cv(run_cli, tmp_path):
     assert re.search(r"val_accuracy [\d.]+ ± [\d.]+ \(mean ± std over 2 folds\)", out)
     doc = json.loads((tmp_path / "cv.json").read_text())
     assert len(doc["folds"]) == 2 and doc["config"]["preprocess"] == "StandardScaler()"  # refitted per fold
+
+
+# =========================================================================== diverging training
+def _diverging(hp):
+    """SGD at a learning rate of 1e6: the loss becomes NaN within two epochs."""
+    lr = hp.Fixed("learning_rate", 1e6)
+    return zoo.create_model("dense_classifier", optimizer="sgd", learning_rate=lr)
+
+
+def test_a_diverging_fold_stops_with_a_clear_error():
+    with pytest.raises(FloatingPointError, match=r"fold 1: training diverged at epoch \d+ \(loss became NaN or "
+                                                 r"infinite\); lower the learning rate"):
+        cross_validate(lambda: _diverging(keras_tuner.HyperParameters()), X, Y, cv=2, epochs=5)
+
+
+def test_a_diverging_trial_is_recorded_as_failed_and_the_search_goes_on(tmp_path):
+    tuner = CVRandomSearch(_diverging, max_trials=1, cv=2, directory=tmp_path, project_name="nan")
+    tuner.search(X, Y, epochs=5, verbose=0)
+    doc = tuner.write_results()
+    (row,) = doc["trials"]
+    assert row["status"] == "FAILED" and row["score"] is None and doc["best_trial"] is None
+    assert re.search(r"trial 0: fold 1: training diverged at epoch \d+ \(loss became NaN", row["message"])
+    assert tuner.remaining_trials == 0  # counted once, not retried

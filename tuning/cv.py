@@ -320,8 +320,14 @@ def _run_fold(build, fit, folds, i, *, batch_size, seed, epochs, callbacks=(), v
     fit_args, eval_args = folds.fold(i, batch_size=batch_size, seed=seed)
     if validate_each_epoch:  # for TensorBoard curves; the fold's score still comes from evaluate() below
         fit_args["validation_data"] = eval_args["x"] if "y" not in eval_args else (eval_args["x"], eval_args["y"])
+    # A diverging configuration (too large a learning rate) stops at once instead of
+    # training on NaN for the remaining epochs, and gets a clear message, not a NaN score.
     history = fit(model, **fit_args, **(fit_kwargs or {}), epochs=epochs, verbose=verbose,
-                  callbacks=list(callbacks)).history
+                  callbacks=[*callbacks, keras.callbacks.TerminateOnNaN()]).history
+    losses = history.get("loss", [])
+    if not losses or not np.all(np.isfinite(losses)):
+        raise FloatingPointError(f"fold {i + 1}: training diverged at epoch {len(losses)} (loss became NaN or "
+                                 "infinite); lower the learning rate")
     metrics = {k: float(v[-1]) for k, v in history.items() if not k.startswith("val_") and len(v)}
     scores = model.evaluate(**eval_args, verbose=0, return_dict=True)
     metrics.update({f"val_{k}": float(v) for k, v in scores.items()})
@@ -399,6 +405,8 @@ def cross_validate(model, x, y=None, *, cv=DEFAULT_FOLDS, epochs: int | None = N
     Raises:
         ValueError, TypeError: bad data, folds < 2, more folds than samples, a class
             with fewer samples than stratified folds, unknown model or argument.
+        FloatingPointError: a fold's training diverged (its loss became NaN or
+            infinite; ``TerminateOnNaN`` stopped it).
 
     Example:
         >>> import zoo
@@ -556,6 +564,11 @@ class CVRandomSearch(keras_tuner.RandomSearch):
         default_first: the first trial is the hypermodel's default configuration (the
             zoo model as the textbook sets it), a baseline; then random samples.
         **kwargs: passed to ``keras_tuner.Tuner`` (``max_consecutive_failed_trials``...).
+
+    A trial whose training diverges (loss NaN or infinite: ``TerminateOnNaN`` stops
+    the fold) is recorded as FAILED with that message, counted once and not retried;
+    the search goes on (KerasTuner stops it after ``max_consecutive_failed_trials``,
+    default 3, failures in a row).
 
     Raises:
         ValueError, TypeError: bad argument (max_trials < 1, folds < 2, an objective the
@@ -759,10 +772,13 @@ class CVRandomSearch(keras_tuner.RandomSearch):
             if heartbeat is not None:
                 heartbeat.beat(force=True)
                 callbacks.append(heartbeat)
-            per_fold.append(_run_fold(
-                lambda: self.hypermodel.build(hp), lambda m, **kw: self.hypermodel.fit(hp, m, **kw), self._folds, i,
-                batch_size=batch_size, seed=_derive_seed(self.seed, trial.trial_id, i), epochs=self._epochs,
-                callbacks=callbacks, validate_each_epoch=self.tensorboard, fit_kwargs=self._fit_kwargs))
+            try:
+                per_fold.append(_run_fold(
+                    lambda: self.hypermodel.build(hp), lambda m, **kw: self.hypermodel.fit(hp, m, **kw), self._folds,
+                    i, batch_size=batch_size, seed=_derive_seed(self.seed, trial.trial_id, i), epochs=self._epochs,
+                    callbacks=callbacks, validate_each_epoch=self.tensorboard, fit_kwargs=self._fit_kwargs))
+            except FloatingPointError as exc:  # KerasTuner records the trial as FAILED (counted, not retried)
+                raise keras_tuner.errors.FailedTrialError(f"trial {trial.trial_id}: {exc}") from None
         seconds = time.perf_counter() - start
         cv = CVResult.from_folds(per_fold)
         objective = self.oracle.objective.name

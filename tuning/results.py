@@ -155,7 +155,8 @@ def plot_scores(rows: list[dict], path, *, objective: str, direction: str):
     ax.set(xlabel="trial (in the order started; grey band: failed)", ylabel=objective,
            title=f"Random search: {objective} of each trial")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    if done:
+        ax.legend(fontsize=8)
     return _io.save_figure(fig, path, dpi=110)
 
 
