@@ -176,6 +176,12 @@ CV_CASES = [
     ("arguments with a build function", lambda: (X, Y), {"model": lambda: None, "dropout": 0.1}, TypeError, r"factory arguments \(dropout\) apply to a zoo model name"),
     ("build function returns no model", lambda: (X, Y), {"model": lambda: None}, TypeError, r"model: the building function must return a keras.Model, got NoneType"),
     ("data the model cannot take", lambda: (X, Y), {"model": "small_cnn"}, ValueError, r"x must have shape \(n, 8, 8, 1\) for this model, got \(20, 4\)"),
+    ("empty arrays", lambda: (X[:0], Y[:0]), {}, ValueError, r"x must hold at least one sample, got an array of shape \(0, 4\)"),
+    ("features of the wrong rank", lambda: (X.reshape(20, 2, 2), Y), {}, ValueError, r"x must have shape \(n, 4\) for this model, got \(20, 2, 2\)"),
+    ("string features", lambda: (X.astype(str), Y), {}, TypeError, r"x must hold numbers, got dtype <U"),
+    ("infinite feature", lambda: (np.where(np.arange(20)[:, None] == 3, np.inf, X), Y), {}, ValueError, r"x must be finite, got NaN or infinite values in 1 sample\(s\), first at row 3"),
+    ("negative labels", lambda: (X, Y - 1), {}, ValueError, r"y labels must lie in >= 0, got \[-1"),
+    ("non-integer labels", lambda: (X, Y + 0.5), {}, ValueError, r"y must be integer class labels, got non-integer values"),
 ]
 
 
@@ -211,6 +217,12 @@ TUNER_CASES = [
     ("features of the wrong width", {}, {"x": X[:, :3]}, ValueError, r"x must have shape \(n, 4\) for this model, got \(20, 3\)"),
     ("labels out of range", {}, {"y": Y + 1}, ValueError, r"y labels must lie in \[0, 3\), got \[3"),
     ("epochs 0", {}, {"epochs": 0}, ValueError, r"epochs must be an integer >= 1, got 0"),
+    # Data built when the test runs (lambdas: _nan_x is defined above).
+    ("NaN feature", {}, {"x": lambda: _nan_x()}, ValueError, r"x must be finite, got NaN or infinite values in 1 sample\(s\), first at row 7"),
+    ("one-hot labels", {}, {"y": lambda: np.eye(3)[Y]}, ValueError, r"y looks one-hot encoded \(shape \(20, 3\)\)"),
+    ("empty arrays", {}, {"x": lambda: X[:0], "y": lambda: Y[:0]}, ValueError, r"x must hold at least one sample"),
+    ("length mismatch", {}, {"y": lambda: Y[:-1]}, ValueError, r"x and y must have the same length, got 20 and 19"),
+    ("string features", {}, {"x": lambda: X.astype(str)}, TypeError, r"x must hold numbers, got dtype <U"),
 ]
 
 
@@ -250,7 +262,8 @@ def _tuner_error(tmp_path, monkeypatch, ctor, search):
                                **{"max_trials": 1, "cv": 2, **ctor})
         if search is not None:
             search = dict(search)
-            tuner.search(search.pop("x", X), search.pop("y", Y), **{"epochs": 1, "verbose": 0, **search})
+            x, y = (v() if callable(v) else v for v in (search.pop("x", X), search.pop("y", Y)))
+            tuner.search(x, y, **{"epochs": 1, "verbose": 0, **search})
     finally:
         busy.close()
 
@@ -295,7 +308,20 @@ TUNING_CLI_CASES = [
     (["cv", "dense_classifier", "--folds", "1"], r"error: cv must be a number of folds >= 2"),
     (["cv", "dense_classifier", "--epochs", "0"], r"error: epochs must be an integer >= 1, got 0"),
     (["cv", "small_cnn", "--data", "iris"], r"error: x must have shape \(n, 8, 8, 1\) for this model, got \(120, 4\)"),
+    (["search", "dense_classifier", "--data", "{tmp}/truncated.npz"], r"error: data: .*truncated.npz is not a readable .npz file"),
+    (["search", "dense_classifier", "--data", "{tmp}/keys.npz"], r"error: data: .*keys.npz lacks array\(s\) x_train, y_train, x_test, y_test"),
+    (["search", "dense_classifier", "--dir", "{tmp}/a_file/tune"], r"error: directory: cannot write to directory '.*a_file/tune'"),
+    (["cv", "dense_classifier", "--out", "{tmp}/a_file/out"], r"error: --out: cannot write to directory '.*a_file/out'"),
 ]
+
+
+def _bad_files(tmp_path):
+    """A truncated .npz, one without the expected arrays, and a file where a folder should be."""
+    np.savez(tmp_path / "good.npz", x_train=X, y_train=Y, x_test=X, y_test=Y)
+    data = (tmp_path / "good.npz").read_bytes()
+    (tmp_path / "truncated.npz").write_bytes(data[: len(data) // 2])
+    np.savez(tmp_path / "keys.npz", x=X)
+    (tmp_path / "a_file").write_text("not a folder")
 
 
 @pytest.mark.parametrize("args,message", TUNING_CLI_CASES, ids=[" ".join(c[0][:3]) + f"-{i}" for i, c in enumerate(TUNING_CLI_CASES)])
@@ -304,10 +330,11 @@ def test_tuning_cli_bad_input(run_cli, tmp_path, args, message):
 
     busy = _busy_port()
     try:
+        _bad_files(tmp_path)
         mapping = {"{tmp}": str(tmp_path), "{busy}": str(busy.getsockname()[1])}
         argv = [a.replace(k, v) for a in args for k, v in [next(((k, v) for k, v in mapping.items() if k in a), ("", ""))]]
         if args[0] == "search":
-            argv += ["--dir", str(tmp_path / "tune"), "--epochs", "1", "--quiet"]
+            argv += ([] if "--dir" in argv else ["--dir", str(tmp_path / "tune")]) + ["--epochs", "1", "--quiet"]
         code, _, err = run_cli(tuning_main, *argv)
     finally:
         busy.close()

@@ -222,6 +222,7 @@ def cross_validation(args) -> int:
 
     from .cv import cross_validate
 
+    out = _io.ensure_writable_dir(args.out, argument="--out") if args.out else None  # before any training
     data, (x, y), _, preprocess, overrides = _prepare(args)
     result = cross_validate(args.name, x, y, cv=args.folds, epochs=args.epochs, batch_size=args.batch_size,
                             seed=args.seed, preprocess=preprocess, verbose=0 if args.quiet else 1, **overrides)
@@ -231,8 +232,7 @@ def cross_validation(args) -> int:
     acc, sd = result.mean.get("val_accuracy"), result.std.get("val_accuracy")
     if acc is not None:
         print(f"\nval_accuracy {acc:.4f} ± {sd:.4f} (mean ± std over {len(result.folds)} folds)")
-    if args.out:
-        out = _io.ensure_writable_dir(args.out, argument="--out")
+    if out is not None:
         _io.write_json(out / "cv.json", {**result.to_dict(), "data": data})
         _io.write_csv(out / "cv.csv", [{"fold": i, **f} for i, f in enumerate(result.folds, start=1)])
         print(f"Wrote {out / 'cv.json'} and {out / 'cv.csv'}")
