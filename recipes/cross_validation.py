@@ -144,8 +144,8 @@ def run(out_dir, quick=True):
     ax.errorbar(xs, mean, yerr=std, marker="o", capsize=4, label=f"{k}-fold mean +- std (validation)")
     ax.plot(xs, train, "s--", alpha=0.7, label="training accuracy (mean over folds)")
     ax.axhline(test_accuracy, color="red", lw=1, ls=":", label=f"test accuracy of the chosen L2 ({test_accuracy:.3f})")
-    ax.annotate("chosen", (xs[values.index(chosen)], means[chosen]), xytext=(0, 12), textcoords="offset points",
-                ha="center", color="red")
+    ax.annotate("chosen", (xs[values.index(chosen)], means[chosen]), xytext=(0, -40), textcoords="offset points",
+                ha="center", color="red", arrowprops={"arrowstyle": "->", "color": "red"})
     ax.set(xticks=xs, xticklabels=[f"{v:g}" for v in values], xlabel="L2 strength (weight decay)", ylabel="accuracy",
            title=f"Choosing the L2 strength by {k}-fold cross-validation")
     ax.legend(fontsize=8, loc="lower left")
