@@ -24,6 +24,18 @@ from zoo import _cli
 
 DEFAULT_DIR = "runs/tune"
 
+DISTRIBUTED_HELP = """\
+distributed search across machines (KerasTuner's chief/worker mode):
+  give every process the same arguments and a --dir on a shared filesystem;
+  start the chief first, then one worker per machine (or per core), each with its own --tuner-id:
+    python -m tuning search NAME --dir /shared/tune --role chief --oracle-ip 0.0.0.0 --oracle-port 8000
+    python -m tuning search NAME --dir /shared/tune --role worker --tuner-id worker0 \\
+        --oracle-ip CHIEF_HOST --oracle-port 8000
+  workers exit when no trial is left; the chief then writes the results. A worker that dies
+  mid-trial is noticed after --worker-timeout seconds of silence and its trial is re-run, from
+  scratch and with the same seeds, by the next worker that asks for work.
+"""
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m tuning",
@@ -40,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="fixed factory argument, e.g. --set dropout=0.3 (not searched)")
         p.add_argument("--quiet", action="store_true", help="no progress output")
 
-    s = sub.add_parser("search", help="cross-validated random search; resumable and distributable")
+    s = sub.add_parser("search", help="cross-validated random search; resumable and distributable",
+                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=DISTRIBUTED_HELP)
     data_options(s)
     s.add_argument("--max-trials", type=int, default=10)
     how = s.add_mutually_exclusive_group()
