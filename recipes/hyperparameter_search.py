@@ -26,7 +26,8 @@ from recipes._recipe import Recipe, main_for
 
 TITLE = "Hyperparameter search (하이퍼파라미터 탐색)"
 ORDER = 13
-SOURCE = "notes 003 (하이퍼파라미터 찾기: validation data, random rather than grid); Saito section 6.5; Bergstra & Bengio 2012"
+SOURCE = ("notes 003 (하이퍼파라미터 찾기: validation data, random rather than grid); Saito section 6.5; "
+          "Bergstra & Bengio 2012")
 
 # The book's set-up, on digits: a 64-100-100-10 ReLU network trained by plain SGD
 # on a small training subset (so that each trial is quick), the learning rate and
@@ -123,7 +124,8 @@ def run(out_dir, quick=True):
     distinct = lambda pts, i: len({round(math.log10(p[i]), 6) for p in pts})  # noqa: E731
     r.check("grid: sqrt(B) distinct values of each hyperparameter",
             distinct(grid_points, 0) == n and distinct(grid_points, 1) == n,
-            expected=f"{n} learning rates, {n} weight decays", measured=f"{distinct(grid_points, 0)}, {distinct(grid_points, 1)}")
+            expected=f"{n} learning rates, {n} weight decays",
+            measured=f"{distinct(grid_points, 0)}, {distinct(grid_points, 1)}")
     r.check("random: B distinct values of each hyperparameter",
             distinct(random_points, 0) == budget and distinct(random_points, 1) == budget,
             expected=f"{budget} learning rates, {budget} weight decays",
