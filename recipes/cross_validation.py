@@ -9,8 +9,8 @@ the L2 strength (weight decay) of a small network on a small digits training set
 ``tuning.cross_validate`` on stratified, shuffled, seeded folds for each value;
 the value with the best mean is retrained on all the training data and the test
 data is used once, at the end.
-Source: notes 004 ("k-겹 교차 검증": k folds, the mean of the k scores, for little
-data); Chollet, *Deep Learning with Python* section 4.3 (K-fold validation);
+Source: notes 004 (hyperparameters are set by people; "데이터가 그리 크지 않은 경우에는
+Cross-validation": the data cut into k parts); Chollet, *Deep Learning with Python* section 4.3 (K-fold validation);
 Saito, *Deep Learning from Scratch* (밑바닥부터 시작하는 딥러닝) section 6.5
 (validation data, never the test data, for hyperparameters).
 """
@@ -23,7 +23,7 @@ from recipes._recipe import Recipe, main_for
 
 TITLE = "Cross-validation (교차 검증)"
 ORDER = 14
-SOURCE = "notes 004 (k-겹 교차 검증); Chollet section 4.3 (K-fold validation); Saito section 6.5"
+SOURCE = "notes 004 (Cross-validation with little data, k parts); Chollet section 4.3 (K-fold validation); Saito 6.5"
 
 # A zoo dense_classifier (64-64-64-10, ReLU, Adam) on a small stratified subset of
 # the digits training split: small enough that the L2 strength matters and that
