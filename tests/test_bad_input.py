@@ -141,3 +141,205 @@ def test_zoo_cli_bad_input(run_cli, tmp_path, args, message):
 def test_train_function_rejects_bad_numbers(tmp_path):
     with pytest.raises(ValueError, match=r"epochs must be an integer >= 1, got 0"):
         training.train("dense_classifier", out=tmp_path, epochs=0)
+
+
+# ---------------------------------------------------------------- tuning.cross_validate
+# (case, make_data() -> (x, y), keyword arguments, error type, message regex). Every error comes
+# before any training.
+def _iris_raw_sorted():
+    (x, y), _ = datasets.load("iris", preprocess=False)
+    order = np.argsort(y, kind="stable")
+    return x[order], y[order]
+
+
+def _rare_class():
+    y = Y.copy()
+    y[y == 2] = 0
+    y[:3] = 2  # class 2: 3 samples
+    return X, y
+
+
+CV_CASES = [
+    ("folds < 2", lambda: (X, Y), {"cv": 1}, ValueError, r"cv must be a number of folds >= 2 or a scikit-learn splitter, got 1"),
+    ("folds not a number", lambda: (X, Y), {"cv": "five"}, TypeError, r"cv must be a number of folds >= 2 or a scikit-learn splitter .* got 'five' \(str\)"),
+    ("more folds than samples", lambda: (X[:6], Y[:6]), {"cv": 10}, ValueError, r"cv: 10 folds but only 6 samples; use at most 6 folds"),
+    ("class smaller than folds", _rare_class, {"cv": 5}, ValueError, r"y: class 2 has 3 sample\(s\), fewer than the 5 folds of stratified cross-validation.*use cv=3"),
+    ("unshuffled folds of sorted data", _iris_raw_sorted, {"cv": __import__("sklearn.model_selection").model_selection.KFold(3)}, ValueError, r"cv: validation fold 1 of KFold.* holds a single class \(0\) although y has 3"),
+    ("unknown model", lambda: (X, Y), {"model": "dense_clasifier"}, ValueError, r"unknown model 'dense_clasifier'; did you mean 'dense_classifier'\?"),
+    ("invalid factory argument", lambda: (X, Y), {"dropout": 1.5}, ValueError, r"dropout must be a finite number in \[0.0, 1.0\), got 1.5"),
+    ("unknown factory argument", lambda: (X, Y), {"colour": 3}, ValueError, r"dense_classifier: unknown argument\(s\) colour"),
+    ("epochs 0", lambda: (X, Y), {"epochs": 0}, ValueError, r"epochs must be an integer >= 1, got 0"),
+    ("NaN feature", lambda: (_nan_x(), Y), {}, ValueError, r"x must be finite, got NaN or infinite values in 1 sample\(s\), first at row 7"),
+    ("one-hot labels", lambda: (X, np.eye(3)[Y]), {}, ValueError, r"y looks one-hot encoded \(shape \(20, 3\)\)"),
+    ("length mismatch", lambda: (X, Y[:-1]), {}, ValueError, r"x and y must have the same length, got 20 and 19"),
+    ("preprocess not a transformer", lambda: (X, Y), {"preprocess": "standardise"}, TypeError, r"preprocess must be a scikit-learn transformer"),
+    ("arguments with a build function", lambda: (X, Y), {"model": lambda: None, "dropout": 0.1}, TypeError, r"factory arguments \(dropout\) apply to a zoo model name"),
+    ("build function returns no model", lambda: (X, Y), {"model": lambda: None}, TypeError, r"model: the building function must return a keras.Model, got NoneType"),
+    ("data the model cannot take", lambda: (X, Y), {"model": "small_cnn"}, ValueError, r"x must have shape \(n, 8, 8, 1\) for this model, got \(20, 4\)"),
+    ("empty arrays", lambda: (X[:0], Y[:0]), {}, ValueError, r"x must hold at least one sample, got an array of shape \(0, 4\)"),
+    ("features of the wrong rank", lambda: (X.reshape(20, 2, 2), Y), {}, ValueError, r"x must have shape \(n, 4\) for this model, got \(20, 2, 2\)"),
+    ("string features", lambda: (X.astype(str), Y), {}, TypeError, r"x must hold numbers, got dtype <U"),
+    ("infinite feature", lambda: (np.where(np.arange(20)[:, None] == 3, np.inf, X), Y), {}, ValueError, r"x must be finite, got NaN or infinite values in 1 sample\(s\), first at row 3"),
+    ("negative labels", lambda: (X, Y - 1), {}, ValueError, r"y labels must lie in >= 0, got \[-1"),
+    ("non-integer labels", lambda: (X, Y + 0.5), {}, ValueError, r"y must be integer class labels, got non-integer values"),
+]
+
+
+@pytest.mark.parametrize("case,make,kwargs,error,message", CV_CASES, ids=[c[0] for c in CV_CASES])
+def test_cross_validate_bad_input(case, make, kwargs, error, message):
+    from tuning import cross_validate
+
+    kwargs = dict(kwargs)
+    x, y = make()
+    with pytest.raises(error, match=message):
+        cross_validate(kwargs.pop("model", "dense_classifier"), x, y, **{"epochs": 1, **kwargs})
+
+
+# ---------------------------------------------------------------- the tuners (CVRandomSearch)
+# (case, constructor keywords, search keywords or None, error type, message regex).
+# "{busy}" is a port another socket listens on; "{readonly}" a directory nobody may write.
+TUNER_CASES = [
+    ("max_trials < 1", {"max_trials": 0}, None, ValueError, r"max_trials must be an integer >= 1, got 0"),
+    ("folds < 2", {"cv": 1}, None, ValueError, r"cv must be a number of folds >= 2"),
+    ("unknown model", {"hypermodel": "dense_clasifier"}, None, ValueError, r"unknown model 'dense_clasifier'; did you mean"),
+    ("objective not reported", {"objective": "val_auc"}, None, ValueError,
+     r"objective 'val_auc' is not reported by the model; it reports: loss, accuracy, val_loss, val_accuracy"),
+    ("objective not a name", {"objective": 3}, None, TypeError, r"objective must be a metric name such as 'val_accuracy'"),
+    ("hypermodel not a model", {"hypermodel": 42}, None, TypeError, r"hypermodel must be a keras_tuner.HyperModel"),
+    ("chief port already in use", {"env": "chief:{busy}"}, None, ValueError,
+     r"oracle_port: 127.0.0.1:\d+ is already in use; the chief needs a free port"),
+    ("worker with overwrite", {"env": "worker0:1", "overwrite": True}, None, ValueError, r"overwrite: only the chief may start a search anew"),
+    ("unwritable directory", {"directory": "{readonly}/tune"}, None, ValueError, r"directory: cannot write to directory"),
+    ("more folds than samples", {"cv": 30}, {}, ValueError, r"cv: 30 folds but only 20 samples"),
+    ("class smaller than folds", {"cv": 7}, {}, ValueError, r"y: class 2 has 6 sample\(s\), fewer than the 7 folds.*use cv=6 or fewer folds"),
+    ("batch_size in search", {}, {"batch_size": 4}, ValueError, r"batch_size: not accepted by CVRandomSearch.search; it is a hyperparameter"),
+    ("validation_data in search", {}, {"validation_data": (X, Y)}, ValueError, r"validation_data: not accepted .* set cv="),
+    ("features of the wrong width", {}, {"x": X[:, :3]}, ValueError, r"x must have shape \(n, 4\) for this model, got \(20, 3\)"),
+    ("labels out of range", {}, {"y": Y + 1}, ValueError, r"y labels must lie in \[0, 3\), got \[3"),
+    ("epochs 0", {}, {"epochs": 0}, ValueError, r"epochs must be an integer >= 1, got 0"),
+    # Data built when the test runs (lambdas: _nan_x is defined above).
+    ("NaN feature", {}, {"x": lambda: _nan_x()}, ValueError, r"x must be finite, got NaN or infinite values in 1 sample\(s\), first at row 7"),
+    ("one-hot labels", {}, {"y": lambda: np.eye(3)[Y]}, ValueError, r"y looks one-hot encoded \(shape \(20, 3\)\)"),
+    ("empty arrays", {}, {"x": lambda: X[:0], "y": lambda: Y[:0]}, ValueError, r"x must hold at least one sample"),
+    ("length mismatch", {}, {"y": lambda: Y[:-1]}, ValueError, r"x and y must have the same length, got 20 and 19"),
+    ("string features", {}, {"x": lambda: X.astype(str)}, TypeError, r"x must hold numbers, got dtype <U"),
+]
+
+
+def _busy_port():
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    return s
+
+
+def _readonly_dir(tmp_path):
+    readonly = tmp_path / "readonly"
+    readonly.mkdir(exist_ok=True)
+    os.chmod(readonly, 0o500)
+    if os.access(readonly, os.W_OK):  # root ignores permissions: use a path under a file instead
+        (tmp_path / "a_file").write_text("x")
+        readonly = tmp_path / "a_file"
+    return readonly
+
+
+def _tuner_error(tmp_path, monkeypatch, ctor, search):
+    from tuning import CVRandomSearch
+
+    ctor = dict(ctor)
+    busy = _busy_port()
+    try:
+        env = ctor.pop("env", None)
+        if env:
+            tuner_id, port = env.format(busy=busy.getsockname()[1]).split(":")
+            monkeypatch.setenv("KERASTUNER_TUNER_ID", tuner_id)
+            monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
+            monkeypatch.setenv("KERASTUNER_ORACLE_PORT", port)
+        directory = str(ctor.pop("directory", tmp_path / "tune")).replace("{readonly}", str(_readonly_dir(tmp_path)))
+        tuner = CVRandomSearch(ctor.pop("hypermodel", "dense_classifier"), directory=directory, project_name="p",
+                               **{"max_trials": 1, "cv": 2, **ctor})
+        if search is not None:
+            search = dict(search)
+            x, y = (v() if callable(v) else v for v in (search.pop("x", X), search.pop("y", Y)))
+            tuner.search(x, y, **{"epochs": 1, "verbose": 0, **search})
+    finally:
+        busy.close()
+
+
+@pytest.mark.parametrize("case,ctor,search,error,message", TUNER_CASES, ids=[c[0] for c in TUNER_CASES])
+def test_tuner_bad_input(tmp_path, monkeypatch, case, ctor, search, error, message):
+    with pytest.raises(error, match=message):
+        _tuner_error(tmp_path, monkeypatch, ctor, search)
+    # Nothing of a search was written: no oracle state, no trial, no results.
+    tune = tmp_path / "tune"
+    assert not [p for p in tune.rglob("*") if p.is_file() and not p.name.startswith(".write-check")], list(tune.rglob("*"))
+
+
+def test_tuning_directory_stays_usable_after_every_bad_input(tmp_path, monkeypatch):
+    from tuning import CVRandomSearch
+
+    for case, ctor, search, error, _ in TUNER_CASES:
+        with monkeypatch.context() as m, pytest.raises(error):
+            _tuner_error(tmp_path, m, ctor, search)
+    tuner = CVRandomSearch("dense_classifier", max_trials=1, cv=2, directory=tmp_path / "tune", project_name="p")
+    tuner.search(X, Y, epochs=1, verbose=0)
+    assert [r["status"] for r in tuner.results()] == ["COMPLETED"]
+
+
+# ---------------------------------------------------------------- python -m tuning
+TUNING_CLI_CASES = [
+    (["search", "dense_classifer"], r"error: unknown model 'dense_classifer'; did you mean 'dense_classifier'\?"),
+    (["search", "dense_classifier", "--max-trials", "0"], r"error: max_trials must be an integer >= 1, got 0"),
+    (["search", "dense_classifier", "--folds", "1"], r"error: cv must be a number of folds >= 2"),
+    (["search", "dense_classifier", "--folds", "200"], r"error: cv: 200 folds but only 120 samples"),
+    (["search", "dense_classifier", "--folds", "50"], r"error: y: class 0 has 40 sample\(s\), fewer than the 50 folds"),
+    (["search", "dense_classifier", "--holdout", "1.5"], r"error: fraction must be a finite number in \(0.0, 1.0\), got 1.5"),
+    (["search", "dense_classifier", "--objective", "val_auc"], r"error: objective 'val_auc' is not reported by the model"),
+    (["search", "dense_classifier", "--tune", "colour"], r"error: tune must be one of 'layers', .* got 'colour'"),
+    (["search", "dense_classifier", "--set", "dropout=2"], r"error: dropout must be a finite number in \[0.0, 1.0\), got 2.0"),
+    (["search", "dense_classifier", "--data", "{tmp}/missing.npz"], r"error: data: no such file '.*missing.npz'"),
+    (["search", "dense_classifier", "--role", "chief", "--oracle-port", "{busy}"], r"error: oracle_port: 127.0.0.1:\d+ is already in use"),
+    (["search", "dense_classifier", "--role", "chief", "--oracle-port", "70000"], r"error: oracle_port must be an integer in \[1, 65535\], got '70000'"),
+    (["search", "dense_classifier", "--role", "worker", "--oracle-port", "1"], r"error: --tuner-id: a worker needs a unique name"),
+    (["search", "dense_classifier", "--role", "worker", "--tuner-id", "w0", "--oracle-port", "1", "--overwrite"], r"error: overwrite: only the chief"),
+    (["search", "dense_classifier", "--oracle-port", "1"], r"error: --tuner-id/--oracle-ip/--oracle-port need --role"),
+    (["cv", "dense_classifier", "--folds", "1"], r"error: cv must be a number of folds >= 2"),
+    (["cv", "dense_classifier", "--epochs", "0"], r"error: epochs must be an integer >= 1, got 0"),
+    (["cv", "small_cnn", "--data", "iris"], r"error: x must have shape \(n, 8, 8, 1\) for this model, got \(120, 4\)"),
+    (["search", "dense_classifier", "--data", "{tmp}/truncated.npz"], r"error: data: .*truncated.npz is not a readable .npz file"),
+    (["search", "dense_classifier", "--data", "{tmp}/keys.npz"], r"error: data: .*keys.npz lacks array\(s\) x_train, y_train, x_test, y_test"),
+    (["search", "dense_classifier", "--dir", "{tmp}/a_file/tune"], r"error: directory: cannot write to directory '.*a_file/tune'"),
+    (["cv", "dense_classifier", "--out", "{tmp}/a_file/out"], r"error: --out: cannot write to directory '.*a_file/out'"),
+]
+
+
+def _bad_files(tmp_path):
+    """A truncated .npz, one without the expected arrays, and a file where a folder should be."""
+    np.savez(tmp_path / "good.npz", x_train=X, y_train=Y, x_test=X, y_test=Y)
+    data = (tmp_path / "good.npz").read_bytes()
+    (tmp_path / "truncated.npz").write_bytes(data[: len(data) // 2])
+    np.savez(tmp_path / "keys.npz", x=X)
+    (tmp_path / "a_file").write_text("not a folder")
+
+
+@pytest.mark.parametrize("args,message", TUNING_CLI_CASES, ids=[" ".join(c[0][:3]) + f"-{i}" for i, c in enumerate(TUNING_CLI_CASES)])
+def test_tuning_cli_bad_input(run_cli, tmp_path, args, message):
+    from tuning.__main__ import main as tuning_main
+
+    busy = _busy_port()
+    try:
+        _bad_files(tmp_path)
+        mapping = {"{tmp}": str(tmp_path), "{busy}": str(busy.getsockname()[1])}
+        argv = [a.replace(k, v) for a in args for k, v in [next(((k, v) for k, v in mapping.items() if k in a), ("", ""))]]
+        if args[0] == "search":
+            argv += ([] if "--dir" in argv else ["--dir", str(tmp_path / "tune")]) + ["--epochs", "1", "--quiet"]
+        code, _, err = run_cli(tuning_main, *argv)
+    finally:
+        busy.close()
+    assert code == 2, err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert __import__("re").search(message, err), err
+    assert not os.environ.get("KERASTUNER_ORACLE_IP"), "the CLI left distributed mode switched on"
+    assert not [p for p in (tmp_path / "tune").rglob("*") if p.is_file() and not p.name.startswith(".write-check")]

@@ -1,0 +1,256 @@
+"""``python -m tuning search NAME ...`` and ``python -m tuning cv NAME ...``.
+
+``search`` runs (or resumes) a cross-validated random search of a zoo
+classifier on its dataset, prints the trials best first, writes
+``results.csv``, ``results.json``, ``best_hyperparameters.json`` and
+``scores.png`` into ``DIR/PROJECT``, then retrains the best configuration on
+the whole training set and evaluates it once on the test set (``final.json``,
+``best_model.keras``). The same command on the same directory resumes;
+``--overwrite`` starts anew. ``--role chief|worker`` runs it distributed.
+
+``cv`` cross-validates one configuration (the zoo default, or ``--set`` values).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+from pathlib import Path
+
+from zoo import _cli
+
+DEFAULT_DIR = "runs/tune"
+
+DISTRIBUTED_HELP = """\
+distributed search across machines (KerasTuner's chief/worker mode):
+  give every process the same arguments and a --dir on a shared filesystem;
+  start the chief first, then one worker per machine (or per core), each with its own --tuner-id:
+    python -m tuning search NAME --dir /shared/tune --role chief --oracle-ip 0.0.0.0 --oracle-port 8000
+    python -m tuning search NAME --dir /shared/tune --role worker --tuner-id worker0 \\
+        --oracle-ip CHIEF_HOST --oracle-port 8000
+  workers exit when no trial is left; the chief then writes the results. A worker that dies
+  mid-trial is noticed after --worker-timeout seconds of silence and its trial is re-run, from
+  scratch and with the same seeds, by the next worker that asks for work.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m tuning",
+                                     description="KerasTuner random search and k-fold cross-validation of zoo models.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def data_options(p):
+        p.add_argument("name", help="a zoo classifier (python -m zoo list)")
+        p.add_argument("--data", help="dataset name or an .npz with x_train, y_train, x_test, y_test (default: the model's)")
+        p.add_argument("--data-path", help="file or folder to look in first for the data")
+        p.add_argument("--epochs", type=int, help="epochs per fit (default: the model's registered training epochs)")
+        p.add_argument("--seed", type=int, default=0, help="makes the run repeatable (default 0)")
+        p.add_argument("--set", action="append", metavar="NAME=VALUE",
+                       help="fixed factory argument, e.g. --set dropout=0.3 (not searched)")
+        p.add_argument("--quiet", action="store_true", help="no progress output")
+
+    s = sub.add_parser("search", help="cross-validated random search; resumable and distributable",
+                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=DISTRIBUTED_HELP)
+    data_options(s)
+    s.add_argument("--max-trials", type=int, default=10)
+    how = s.add_mutually_exclusive_group()
+    how.add_argument("--folds", type=int, default=5, help="k of stratified k-fold cross-validation (default 5)")
+    how.add_argument("--holdout", type=float, metavar="FRACTION",
+                     help="instead of k-fold: one stratified validation split of this fraction")
+    s.add_argument("--objective", default="val_accuracy", help="metric to maximise/minimise (default val_accuracy)")
+    s.add_argument("--tune", help="comma-separated subset of: layers, activation, dropout, l2, learning_rate, "
+                                  "optimizer, kernel_initializer, batch_size (default: all)")
+    s.add_argument("--batch-size", type=int, help="fix the batch size instead of searching it")
+    s.add_argument("--dir", default=DEFAULT_DIR, help=f"tuning directory (default {DEFAULT_DIR})")
+    s.add_argument("--project", help="project name inside --dir (default: the model name)")
+    s.add_argument("--overwrite", action="store_true", help="start anew instead of resuming")
+    s.add_argument("--tensorboard", action="store_true", help="TensorBoard logs with the HParams dashboard")
+    s.add_argument("--final-epochs", type=int, help="epochs of the final retraining (default: --epochs)")
+    dist = s.add_argument_group("distributed (KerasTuner chief/worker; also read from KERASTUNER_* variables)")
+    dist.add_argument("--role", choices=("chief", "worker"), help="run as the chief (oracle server) or a worker")
+    dist.add_argument("--tuner-id", help="worker name, unique per worker (sets KERASTUNER_TUNER_ID)")
+    dist.add_argument("--oracle-ip", help="chief address; on the chief, the address to listen on "
+                                          "(sets KERASTUNER_ORACLE_IP; default 127.0.0.1)")
+    dist.add_argument("--oracle-port", type=int, help="chief port (sets KERASTUNER_ORACLE_PORT)")
+    dist.add_argument("--worker-timeout", type=float, default=None,
+                      help="seconds without a sign of life before a worker's trial goes to another worker (default 300)")
+
+    c = sub.add_parser("cv", help="k-fold cross-validation of one configuration")
+    data_options(c)
+    c.add_argument("--folds", type=int, default=5)
+    c.add_argument("--batch-size", type=int)
+    c.add_argument("--out", help="folder for cv.json and cv.csv")
+    return parser
+
+
+def load_training_data(data: str, *, data_path=None, seed: int = 0):
+    """``(x_train, y_train), (x_test, y_test), preprocess`` for a dataset name or an ``.npz``.
+
+    A dataset whose textbook preprocessing is fitted to data (iris: standardisation)
+    is loaded raw, and ``preprocess`` is the transformer to refit on each fold's
+    training part; otherwise ``preprocess`` is None.
+    """
+    import importlib
+
+    import zoo
+    from zoo import _checks, training
+
+    from .cv import FITTED_PREPROCESSING
+
+    if data in FITTED_PREPROCESSING:
+        (x, y), (xt, yt) = zoo.datasets.load(data, path=data_path, seed=seed, preprocess=False)
+        module, _, cls = FITTED_PREPROCESSING[data].rpartition(".")
+        preprocess = getattr(importlib.import_module(module), cls)()
+    else:
+        (x, y), (xt, yt) = training.load_data(data, data_path=data_path, seed=seed)
+        preprocess = None
+    x, y = _checks.xy(x, y, x_name="x_train", y_name="y_train")
+    xt, yt = _checks.xy(xt, yt, x_name="x_test", y_name="y_test", feature_shape=x.shape[1:])
+    return (x, y), (xt, yt), preprocess
+
+
+_DIST_VARS = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
+
+
+@contextlib.contextmanager
+def distributed_env(args):
+    """CLI options -> KerasTuner's documented environment variables, for the duration of the command.
+
+    KerasTuner reads them while it searches; they are restored afterwards so that
+    an in-process caller (a test, a notebook) is not left in distributed mode.
+    """
+    saved = {v: os.environ.get(v) for v in _DIST_VARS}
+    try:
+        _set_distributed_env(args)
+        yield
+    finally:
+        for var, value in saved.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
+
+
+def _set_distributed_env(args) -> None:
+    if args.role is None:
+        if args.tuner_id or args.oracle_ip or args.oracle_port:
+            raise ValueError("--tuner-id/--oracle-ip/--oracle-port need --role chief or --role worker")
+        return
+    if args.role == "chief":
+        if args.tuner_id and "chief" not in args.tuner_id:
+            raise ValueError(f"--tuner-id: the chief's id must contain 'chief' (KerasTuner's rule), got {args.tuner_id!r}")
+        tuner_id = args.tuner_id or "chief"
+    else:
+        tuner_id = args.tuner_id or os.environ.get("KERASTUNER_TUNER_ID")
+        if not tuner_id or "chief" in tuner_id:
+            raise ValueError(f"--tuner-id: a worker needs a unique name without 'chief', such as worker0; got {tuner_id!r}")
+    port = args.oracle_port if args.oracle_port is not None else os.environ.get("KERASTUNER_ORACLE_PORT")
+    if port is None:
+        raise ValueError("--oracle-port: required with --role (the chief's port)")
+    os.environ["KERASTUNER_TUNER_ID"] = tuner_id
+    os.environ["KERASTUNER_ORACLE_IP"] = args.oracle_ip or os.environ.get("KERASTUNER_ORACLE_IP", "127.0.0.1")
+    os.environ["KERASTUNER_ORACLE_PORT"] = str(port)
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "search":
+        with distributed_env(args):
+            return search(args)
+    return cross_validation(args)
+
+
+def _prepare(args):
+    from zoo import registry
+
+    from .hypermodels import fit_to_data
+
+    entry = registry.get_entry(args.name)
+    data = args.data or entry.dataset
+    if data is None:
+        raise ValueError(f"{args.name} has no default dataset; pass --data")
+    (x, y), (xt, yt), preprocess = load_training_data(data, data_path=args.data_path, seed=args.seed)
+    overrides = fit_to_data(args.name, x.shape[1:], int(max(y.max(), yt.max())) + 1, _cli.parse_overrides(args.set))
+    return data, (x, y), (xt, yt), preprocess, overrides
+
+
+def search(args) -> int:
+    from zoo import _checks, _io
+
+    from . import _oracle
+    from .cv import CVRandomSearch, holdout
+    from .hypermodels import ZooHyperModel
+
+    _checks.positive_int("max_trials", args.max_trials)  # before any data is loaded
+    data, (x, y), (xt, yt), preprocess, overrides = _prepare(args)
+    tune = [t.strip() for t in args.tune.split(",") if t.strip()] if args.tune else None
+    hm = ZooHyperModel(args.name, tune=tune, batch_size=args.batch_size, **overrides)
+    cv = holdout(args.holdout, seed=args.seed) if args.holdout is not None else args.folds
+    timeout = args.worker_timeout if args.worker_timeout is not None else _oracle.DEFAULT_WORKER_TIMEOUT
+    tuner = CVRandomSearch(hm, objective=args.objective, max_trials=args.max_trials, cv=cv, seed=args.seed,
+                           preprocess=preprocess, directory=args.dir, project_name=args.project or args.name,
+                           overwrite=args.overwrite, tensorboard=args.tensorboard, worker_timeout=timeout)
+    verbose = 0 if args.quiet else 1
+    tuner.search(x, y, epochs=args.epochs, verbose=verbose)
+    project = Path(tuner.project_dir)
+    if _oracle.distributed_role() == "worker":
+        print(f"{os.environ['KERASTUNER_TUNER_ID']}: no trial left; the chief writes the results into {project}")
+        return 0
+
+    print(f"\nSearch of {args.name} on {data}: {tuner.oracle.objective.name}, "
+          f"{'holdout ' + str(args.holdout) if args.holdout is not None else str(args.folds) + '-fold'} "
+          f"cross-validation, best first\n")
+    print(tuner.results_table())
+    tuner.write_results()  # with the plot
+    best = tuner.results()[0] if tuner.results() else None
+    if best is None or best["status"] != "COMPLETED":
+        raise ValueError(f"no trial completed in {project}; see the messages in results.json")
+
+    final_path = project / "final.json"
+    epochs = args.final_epochs or tuner._epochs
+    wanted = {"trial_id": best["trial_id"], "hyperparameters": best["hyperparameters"], "epochs": epochs}
+    final = json.loads(final_path.read_text(encoding="utf-8")) if final_path.is_file() else None
+    if not final or {k: final.get(k) for k in wanted} != json.loads(json.dumps(wanted)):
+        # The best configuration, retrained on the whole training set, meets the test set once.
+        model = tuner.retrain_best(x, y, epochs=epochs)
+        test = model.evaluate(xt, yt)
+        _io.save_model(model.model, project / "best_model.keras")
+        final = {**wanted, "cv_score": best["score"], "cv_std": best["std"], "objective": tuner.oracle.objective.name,
+                 "train_samples": int(len(y)), "test_samples": int(len(yt)),
+                 **{f"test_{k}": v for k, v in test.items()}}
+        _io.write_json(final_path, final)
+    print(f"\nBest: trial {best['trial_id']}, {tuner.oracle.objective.name} {best['score']:.4f} ± {best['std']:.4f} "
+          f"over the folds; retrained on all {final['train_samples']} training samples for {final['epochs']} epochs:")
+    print("  test " + ", ".join(f"{k[5:]} {v:.4f}" for k, v in final.items() if k.startswith("test_") and k != "test_samples")
+          + f" ({final['test_samples']} samples, evaluated once)")
+    print(f"Results: {project}/results.csv, results.json, best_hyperparameters.json, scores.png, final.json")
+    return 0
+
+
+def cross_validation(args) -> int:
+    from zoo import _io
+
+    from .cv import cross_validate
+
+    out = _io.ensure_writable_dir(args.out, argument="--out") if args.out else None  # before any training
+    data, (x, y), _, preprocess, overrides = _prepare(args)
+    result = cross_validate(args.name, x, y, cv=args.folds, epochs=args.epochs, batch_size=args.batch_size,
+                            seed=args.seed, preprocess=preprocess, verbose=0 if args.quiet else 1, **overrides)
+    print(f"{args.name} on {data}, {args.folds}-fold stratified cross-validation "
+          f"({result.config['epochs']} epochs, batch {result.config['batch_size']}, seed {args.seed}):\n")
+    print(result.summary())
+    acc, sd = result.mean.get("val_accuracy"), result.std.get("val_accuracy")
+    if acc is not None:
+        print(f"\nval_accuracy {acc:.4f} ± {sd:.4f} (mean ± std over {len(result.folds)} folds)")
+    if out is not None:
+        _io.write_json(out / "cv.json", {**result.to_dict(), "data": data})
+        _io.write_csv(out / "cv.csv", [{"fold": i, **f} for i, f in enumerate(result.folds, start=1)])
+        print(f"Wrote {out / 'cv.json'} and {out / 'cv.csv'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_cli.run_cli(main))

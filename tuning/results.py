@@ -1,0 +1,180 @@
+"""The results of a search, read from KerasTuner's own state: rows, a table, files and a plot.
+
+Everything here is derived from the oracle's trials (``trial_*/trial.json``), so
+``results.csv`` and ``results.json`` always agree with KerasTuner's state; they
+are rewritten (atomically) after every trial.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+from zoo import _io
+
+RESULTS_CSV = "results.csv"
+RESULTS_JSON = "results.json"
+BEST_JSON = "best_hyperparameters.json"
+SCORES_PNG = "scores.png"
+
+
+def trial_rows(oracle) -> list[dict]:
+    """One dict per trial, in the order the trials started, each with its rank (1 = best).
+
+    Keys: ``rank``, ``trial_id``, ``status``, ``score`` (k-fold mean of the
+    objective), ``std``, ``folds`` (the objective on each fold), ``metrics`` (mean of
+    every metric), ``seconds`` (training time), ``hyperparameters``, ``attempts``
+    (who ran it and how each attempt ended) and ``message`` (why it failed, if it did).
+    """
+    objective = oracle.objective.name
+    fold_key = re.compile(re.escape(objective) + r"_fold(\d+)$")
+    rows = []
+    ids = list(dict.fromkeys([*oracle.start_order, *oracle.trials]))  # start order, then any stragglers
+    for trial_id in ids:
+        trial = oracle.trials[trial_id]
+        values = {name: trial.metrics.get_last_value(name) for name in trial.metrics.metrics}
+        folds = sorted(((int(m.group(1)), v) for k, v in values.items() if (m := fold_key.match(k))))
+        metrics = {k: _num(v) for k, v in values.items()
+                   if not fold_key.match(k) and not k.endswith("_std") and k != "seconds"}
+        score = values.get(objective)
+        rows.append({
+            "rank": None,
+            "trial_id": trial_id,
+            "status": str(trial.status),
+            "score": _num(score),
+            "std": _num(values.get(f"{objective}_std")),
+            "folds": [_num(v) for _, v in folds],
+            "metrics": metrics,
+            "seconds": _num(values.get("seconds")),
+            "hyperparameters": dict(trial.hyperparameters.values),
+            "attempts": list(getattr(oracle, "attempts", {}).get(trial_id, [])),
+            "message": _last_line(trial.message),
+        })
+    ranked = best_first(rows, oracle.objective.direction)
+    for rank, row in enumerate(ranked, start=1):
+        row["rank"] = rank
+    return rows
+
+
+def best_first(rows: list[dict], direction: str) -> list[dict]:
+    """Completed trials best first (ties: the earlier trial), then the others."""
+    done = [r for r in rows if r["status"] == "COMPLETED" and r["score"] is not None]
+    sign = -1 if direction == "max" else 1
+    done.sort(key=lambda r: sign * r["score"])  # stable: ties keep the start order
+    return done + [r for r in rows if r not in done]
+
+
+def format_table(rows: list[dict], objective: str, direction: str, *, limit: int | None = None) -> str:
+    """A plain-text table of the trials, best first."""
+    ranked = best_first(rows, direction)[:limit]
+    hp_names = list(dict.fromkeys(k for r in rows for k in r["hyperparameters"]))  # in the space's order
+    head = ["rank", "trial", f"{objective} mean", "std", "folds", "status", *hp_names]
+    body = []
+    for r in ranked:
+        folds = " ".join(_short(v) for v in r["folds"])
+        body.append([str(r["rank"]), r["trial_id"], _short(r["score"]), _short(r["std"]), folds,
+                     r["status"].lower(), *(_short(r["hyperparameters"].get(k, "-")) for k in hp_names)])
+    widths = [max(len(h), *(len(row[i]) for row in body)) if body else len(h) for i, h in enumerate(head)]
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    return "\n".join([line(head), line(["-" * w for w in widths]), *map(line, body)])
+
+
+def write_results(oracle, directory, *, plot: bool = False) -> dict:
+    """Write ``results.csv``, ``results.json``, ``best_hyperparameters.json`` (and ``scores.png``).
+
+    Returns:
+        The JSON document written to ``results.json``.
+    """
+    directory = Path(directory)
+    objective, direction = oracle.objective.name, oracle.objective.direction
+    rows = trial_rows(oracle)
+    ranked = best_first(rows, direction)
+    best = ranked[0] if ranked and ranked[0]["status"] == "COMPLETED" else None
+    doc = {
+        "objective": objective,
+        "direction": direction,
+        "max_trials": oracle.max_trials,
+        "trials_completed": sum(r["status"] == "COMPLETED" for r in rows),
+        "best_trial": best["trial_id"] if best else None,
+        "best_score": best["score"] if best else None,
+        "best_hyperparameters": best["hyperparameters"] if best else None,
+        "trials": rows,
+    }
+    k = max((len(r["folds"]) for r in rows), default=0)
+    hp_names = list(dict.fromkeys(n for r in rows for n in r["hyperparameters"]))
+    metric_names = list(dict.fromkeys(n for r in rows for n in r["metrics"] if n != objective))
+    csv_rows = [{
+        "rank": r["rank"], "trial_id": r["trial_id"], "status": r["status"],
+        f"{objective}_mean": r["score"], f"{objective}_std": r["std"],
+        **{f"{objective}_fold{i + 1}": (r["folds"][i] if i < len(r["folds"]) else None) for i in range(k)},
+        "seconds": r["seconds"], "attempts": len(r["attempts"]),
+        **{n: r["metrics"].get(n) for n in metric_names},
+        **{f"hp_{n}": r["hyperparameters"].get(n) for n in hp_names},
+    } for r in rows]
+    _io.write_csv(directory / RESULTS_CSV, csv_rows) if csv_rows else _io.write_text(directory / RESULTS_CSV, "")
+    _io.write_json(directory / RESULTS_JSON, doc)
+    if best:
+        _io.write_json(directory / BEST_JSON, {"trial_id": best["trial_id"], "score": best["score"],
+                                               "std": best["std"], "hyperparameters": best["hyperparameters"]})
+    if plot and rows:
+        plot_scores(rows, directory / SCORES_PNG, objective=objective, direction=direction)
+    return doc
+
+
+def plot_scores(rows: list[dict], path, *, objective: str, direction: str):
+    """The score of each trial in the order run: k-fold mean with its std, each fold, the best so far."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    done = [(i, r) for i, r in enumerate(rows) if r["status"] == "COMPLETED" and r["score"] is not None]
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    if done:
+        xs = [i for i, _ in done]
+        for i, r in done:
+            ax.scatter([i] * len(r["folds"]), r["folds"], s=10, color="0.6", zorder=1,
+                       label="fold" if i == xs[0] else None)
+        ax.errorbar(xs, [r["score"] for _, r in done], yerr=[r["std"] or 0 for _, r in done], fmt="o",
+                    capsize=3, zorder=2, label="k-fold mean ± std")
+        best, running = [], None
+        for _, r in done:
+            better = running is None or (r["score"] > running if direction == "max" else r["score"] < running)
+            running = r["score"] if better else running
+            best.append(running)
+        ax.step(xs, best, where="post", color="C3", label="best so far")
+        top = max(done, key=lambda p: p[1]["score"] if direction == "max" else -p[1]["score"])
+        ax.annotate(f"best: trial {top[1]['trial_id']}", (top[0], top[1]["score"]), textcoords="offset points",
+                    xytext=(5, 8), fontsize=8)
+    failed = [i for i, r in enumerate(rows) if (i, r) not in done]
+    for i in failed:
+        ax.axvline(i, color="0.85", lw=4, zorder=0)
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.set(xlabel="trial (in the order started; grey band: failed)", ylabel=objective,
+           title=f"Random search: {objective} of each trial")
+    ax.grid(alpha=0.3)
+    if done:
+        ax.legend(fontsize=8)
+    return _io.save_figure(fig, path, dpi=110)
+
+
+def _num(value):
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+def _short(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _last_line(message):
+    if not message:
+        return None
+    lines = [line for line in str(message).strip().splitlines() if line.strip()]
+    return lines[-1] if lines else None
