@@ -111,8 +111,12 @@ def neighbour_overlap(a, b, probes, topn: int = TOPN) -> float:
     return total / len(probes)
 
 
-def _gensim_run(corpus, settings: dict):
-    """gensim Word2Vec: vocabulary (untimed), then timed training; returns (model, seconds)."""
+def train_gensim(corpus, settings: dict):
+    """gensim ``Word2Vec(**settings)``: vocabulary (untimed), then timed training.
+
+    Returns:
+        ``(model, seconds)``: the trained gensim model and its wall-clock training seconds.
+    """
     from gensim.models import Word2Vec
 
     model = Word2Vec(**settings)
@@ -161,9 +165,9 @@ def compare(corpus="reuters", *, probes=None, progress: bool = True, data_path=N
                           set(scout.wv.key_to_index), name)
     del scout
 
-    gensim_model, gensim_seconds = _gensim_run(corpus_obj, g_settings)
+    gensim_model, gensim_seconds = train_gensim(corpus_obj, g_settings)
     ours = train(corpus_obj, progress=progress, **s)
-    other_model, other_seconds = _gensim_run(corpus_obj, {**g_settings, "seed": s["seed"] + 1})
+    other_model, other_seconds = train_gensim(corpus_obj, {**g_settings, "seed": s["seed"] + 1})
 
     total_words = gensim_model.corpus_total_words * s["epochs"]
     speed = {"gensim": total_words / gensim_seconds, "ours": ours.words_per_second,
@@ -244,5 +248,5 @@ def format_table(report: dict) -> str:
     return head + "\n".join(lines) + f"\n\nBars (set for Reuters, issue 3):\n{bars}\n\nwords/second = {WORDS_PER_SECOND}\n"
 
 
-__all__ = ["compare", "evaluate", "neighbour_overlap", "format_table", "check_probes", "default_probes", "PROBES",
+__all__ = ["compare", "train_gensim", "evaluate", "neighbour_overlap", "format_table", "check_probes", "default_probes", "PROBES",
            "cpu_count"]
