@@ -25,10 +25,11 @@ ORDER = 18
 SOURCE = "notes 000 (Word2Vec: embedding, CBOW, skip-gram, Woman - Man ~= Aunt - Uncle); Mikolov et al. 2013; gensim 4.4"
 
 # gensim's defaults (vector_size 100, window 5, negative 5, sample 1e-3,
-# min_count 5) everywhere. Quick mode trains and cross-checks CBOW only, 3 epochs
-# (gensim's skip-gram alone would take ~15 s; the skip-gram factory is still built
-# and checked); full mode trains and cross-checks both with gensim's 5 epochs.
-QUICK_EPOCHS, FULL_EPOCHS = 3, 5
+# min_count 5) everywhere. Quick mode trains and cross-checks CBOW only, 2 epochs,
+# without the analogy test set (gensim's skip-gram alone would take ~15 s, the 19,544
+# analogy questions ~4 s; the skip-gram factory is still built and checked); full
+# mode trains and cross-checks both with gensim's 5 epochs and every evaluator.
+QUICK_EPOCHS, FULL_EPOCHS = 2, 5
 QUICK_MODES, FULL_MODES = (0,), (1, 0)  # sg values
 SEED = 1
 # Probe words for the nearest neighbours: one per kind of newswire topic.
@@ -180,21 +181,23 @@ def run(out_dir, quick=True):
     table, shown = [], [(f"{label[sg]} (ours)", ours[sg].wv) for sg in modes]
     for sg in modes:
         g_model, g_seconds = train_gensim(docs, {**settings, "sg": sg, "workers": cpu_count()})
-        g, o = evaluate(g_model.wv), evaluate(ours[sg].wv)
+        g, o = evaluate(g_model.wv, analogies=not quick), evaluate(ours[sg].wv, analogies=not quick)
         g_speed = g_model.corpus_total_words * epochs / g_seconds
         overlap = neighbour_overlap(ours[sg].wv, g_model.wv, probes)
         table += [[label[sg], "training words/second", round(g_speed), round(ours[sg].words_per_second),
                    f"ratio {ours[sg].words_per_second / g_speed:.2f}"],
                   [label[sg], "WordSim-353 Spearman", g["wordsim353_spearman"], o["wordsim353_spearman"], ""],
                   [label[sg], "SimLex-999 Spearman", g["simlex999_spearman"], o["simlex999_spearman"], ""],
-                  [label[sg], "analogy accuracy", g["analogy_accuracy"], o["analogy_accuracy"], ""],
+                  [label[sg], "analogy accuracy", g.get("analogy_accuracy", "-"), o.get("analogy_accuracy", "-"),
+                   "full mode only" if quick else ""],
                   [label[sg], f"top-10 neighbours shared ({len(probes)} probes)", "", round(overlap, 3), ""]]
         r.check(f"{label[sg]}: WordSim-353 Spearman within 0.05 of gensim's",
                 abs(o["wordsim353_spearman"] - g["wordsim353_spearman"]) <= 0.05,
                 expected=f"{g['wordsim353_spearman']:.3f} +- 0.05", measured=f"{o['wordsim353_spearman']:.3f}")
-        r.check(f"{label[sg]}: analogy accuracy within 1.5 points of gensim's",
-                abs(o["analogy_accuracy"] - g["analogy_accuracy"]) <= 0.015,
-                expected=f"{100 * g['analogy_accuracy']:.2f}% +- 1.5", measured=f"{100 * o['analogy_accuracy']:.2f}%")
+        if not quick:
+            r.check(f"{label[sg]}: analogy accuracy within 1.5 points of gensim's",
+                    abs(o["analogy_accuracy"] - g["analogy_accuracy"]) <= 0.015,
+                    expected=f"{100 * g['analogy_accuracy']:.2f}% +- 1.5", measured=f"{100 * o['analogy_accuracy']:.2f}%")
         shown.append((f"{label[sg]} (gensim)", g_model.wv))
     r.table(f"Cross-check against gensim Word2Vec ({name}, same settings, gensim workers {cpu_count()}; "
             "python -m zoo.word2vec compare gives the full table)", ["model", "metric", "gensim", "ours", "note"], table)

@@ -342,3 +342,25 @@ def test_reuters_analogies_within_15_points_of_gensim(reuters_report):
 def test_reuters_neighbours_overlap_at_least_80_percent_of_gensim_vs_gensim(reuters_report):
     assert reuters_report["overlap"]["fraction"] >= 0.8, reuters_report["overlap"]
     assert all(bar["passed"] for bar in reuters_report["bars"])
+
+
+# ---------------------------------------------------------------- the benchmark script
+
+
+def test_benchmark_writes_ratio_and_quality_per_run(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "word2vec_vs_gensim.py"
+    spec = importlib.util.spec_from_file_location("word2vec_vs_gensim", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "bench.json"
+    assert bench.main(["--corpus", "lee", "--sg", "0", "--epochs", "1", "--repeats", "2", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    (mode,) = report["modes"]
+    assert mode["sg"] == 0 and len(mode["runs"]["gensim"]) == len(mode["runs"]["ours"]) == 2
+    assert mode["ratio"] == pytest.approx(mode["median"]["ours"]["words_per_second"]
+                                          / mode["median"]["gensim"]["words_per_second"])
+    assert all(-1 <= run["wordsim353"] <= 1 for runs in mode["runs"].values() for run in runs)
+    assert "ratio ours/gensim" in capsys.readouterr().out

@@ -44,7 +44,8 @@ GENSIM_DEFAULTS = {
 ENGINE_DEFAULTS = {
     "chunk_words": 2048,      # centre words trained per step (one set of stale reads, one update)
     "block_size": 16,         # centre words per block; a block shares its noise words
-    "shared_negatives": None, # noise words drawn per block (None = 2 * negative, each weighted negative / shared)
+    "shared_negatives": None, # noise words drawn per block (None = 4 * negative, each weighted negative / shared);
+                              # 2 * negative was as fast but its top-10 neighbours matched gensim's less (81% vs 92%)
     "max_row_step": 0.2,      # a word's summed update in one step is capped at lr * occurrences = this (8 at alpha 0.025)
     "parts": 2,               # a step's centre words are split into this many parts, computed concurrently
     "steps_per_call": 16,     # steps run inside one TensorFlow call (fewer Python round trips)
@@ -127,7 +128,7 @@ def check_settings(settings: dict) -> dict:
         raise ValueError(f"chunk_words must be a multiple of block_size * parts ({s['block_size']} * {s['parts']}), "
                          f"got {s['chunk_words']}")
     if s["shared_negatives"] is None:
-        s["shared_negatives"] = 2 * s["negative"]
+        s["shared_negatives"] = 4 * s["negative"]
     s["shared_negatives"] = _checks.positive_int("shared_negatives", s["shared_negatives"])
     if s["max_row_step"] is not None:
         s["max_row_step"] = _checks.positive("max_row_step", s["max_row_step"])
