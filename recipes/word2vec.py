@@ -204,7 +204,7 @@ def run(out_dir, quick=True):
 
     # The figure: countries and their adjectives projected on two principal components;
     # the arrows country -> adjective are nearly parallel where the offset is shared.
-    fig, axes = plt.subplots(1, len(shown), figsize=(5 * len(shown), 4.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(shown), figsize=(5 * len(shown), 4.6), squeeze=False, layout="constrained")
     words = [w for p in pairs[:10] for w in p]
     for ax, (title, kv) in zip(axes.flat, shown):
         xy = PCA(n_components=2, random_state=0).fit_transform(np.array([kv[w] for w in words]))
@@ -215,7 +215,6 @@ def run(out_dir, quick=True):
         ax.set(title=f"{title}: country -> adjective", xlabel="PC 1", ylabel="PC 2")
         ax.grid(alpha=0.3)
     fig.suptitle(f"Word2Vec on {name}: one offset from a country to its adjective")
-    fig.tight_layout()
     r.figure(fig, "nationalities_pca.png")
     plt.close(fig)
 

@@ -116,22 +116,30 @@ CLI_CASES = [
 ]
 
 
-@pytest.mark.parametrize("args,message", CLI_CASES, ids=[" ".join(c[0][:2]) + f"-{i}" for i, c in enumerate(CLI_CASES)])
-def test_zoo_cli_bad_input(run_cli, tmp_path, args, message):
-    (tmp_path / "bad.npz").write_bytes(b"this is not a zip file")
-    np.savez(tmp_path / "partial.npz", x_train=X, y_train=Y)
+def _cli_argv(args, tmp_path, *, a_file):
+    """``args`` with ``{out}``, ``{tmp}`` and ``{readonly}`` (an unwritable folder) filled in.
+
+    Root ignores permissions: then ``{readonly}`` is ``a_file``, so that a path under it cannot be made.
+    """
     readonly = tmp_path / "readonly"
     readonly.mkdir()
     os.chmod(readonly, 0o500)
-    if os.access(readonly, os.W_OK):  # root ignores permissions: use a path under a file instead
-        readonly = tmp_path / "bad.npz"
+    if os.access(readonly, os.W_OK):
+        readonly = a_file
     mapping = {"{out}": str(tmp_path / "out"), "{tmp}": str(tmp_path), "{readonly}": str(readonly)}
     argv = []
     for a in args:
         for k, v in mapping.items():
             a = a.replace(k, v)
         argv.append(a)
-    code, _, err = run_cli(zoo_main, *argv)
+    return argv
+
+
+@pytest.mark.parametrize("args,message", CLI_CASES, ids=[" ".join(c[0][:2]) + f"-{i}" for i, c in enumerate(CLI_CASES)])
+def test_zoo_cli_bad_input(run_cli, tmp_path, args, message):
+    (tmp_path / "bad.npz").write_bytes(b"this is not a zip file")
+    np.savez(tmp_path / "partial.npz", x_train=X, y_train=Y)
+    code, _, err = run_cli(zoo_main, *_cli_argv(args, tmp_path, a_file=tmp_path / "bad.npz"))
     assert code == 2, err
     assert err.count("\n") == 1 and "Traceback" not in err, err
     assert __import__("re").search(message, err), err
@@ -215,18 +223,7 @@ def test_word2vec_cli_bad_input(run_cli, tmp_path, args, message):
 
     _latin1_file(tmp_path)
     (tmp_path / "empty.txt").write_text("\n\n", encoding="utf-8")
-    readonly = tmp_path / "readonly"
-    readonly.mkdir()
-    os.chmod(readonly, 0o500)
-    if os.access(readonly, os.W_OK):  # root ignores permissions: use a path under a file instead
-        readonly = tmp_path / "empty.txt"
-    mapping = {"{out}": str(tmp_path / "out"), "{tmp}": str(tmp_path), "{readonly}": str(readonly)}
-    argv = []
-    for a in args:
-        for k, v in mapping.items():
-            a = a.replace(k, v)
-        argv.append(a)
-    code, _, err = run_cli(w2v_main, *argv)
+    code, _, err = run_cli(w2v_main, *_cli_argv(args, tmp_path, a_file=tmp_path / "empty.txt"))
     assert code == 2, err
     assert err.count("\n") == 1 and "Traceback" not in err, err
     assert __import__("re").search(message, err), err
