@@ -207,12 +207,16 @@ def run(out_dir, quick=True):
     fig, axes = plt.subplots(1, len(shown), figsize=(5 * len(shown), 4.6), squeeze=False, layout="constrained")
     words = [w for p in pairs[:10] for w in p]
     for ax, (title, kv) in zip(axes.flat, shown):
-        xy = PCA(n_components=2, random_state=0).fit_transform(np.array([kv[w] for w in words]))
+        vectors = np.array([kv[w] / np.linalg.norm(kv[w]) for w in words])  # cosine geometry, as the checks
+        xy = PCA(n_components=2, random_state=0).fit_transform(vectors)
+        ax.scatter(xy[0::2, 0], xy[0::2, 1], s=10, color="tab:red", label="country")  # also sets the limits
+        ax.scatter(xy[1::2, 0], xy[1::2, 1], s=10, color="black", label="adjective")
         for k in range(0, len(words), 2):
             ax.annotate("", xy=xy[k + 1], xytext=xy[k], arrowprops={"arrowstyle": "->", "color": "tab:blue", "alpha": 0.6})
-            ax.text(*xy[k], words[k], fontsize=8, color="tab:red")
-            ax.text(*xy[k + 1], words[k + 1], fontsize=8)
+            ax.text(*xy[k], words[k], fontsize=8, color="tab:red", clip_on=True)
+            ax.text(*xy[k + 1], words[k + 1], fontsize=8, clip_on=True)
         ax.set(title=f"{title}: country -> adjective", xlabel="PC 1", ylabel="PC 2")
+        ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
     fig.suptitle(f"Word2Vec on {name}: one offset from a country to its adjective")
     r.figure(fig, "nationalities_pca.png")
