@@ -116,22 +116,30 @@ CLI_CASES = [
 ]
 
 
-@pytest.mark.parametrize("args,message", CLI_CASES, ids=[" ".join(c[0][:2]) + f"-{i}" for i, c in enumerate(CLI_CASES)])
-def test_zoo_cli_bad_input(run_cli, tmp_path, args, message):
-    (tmp_path / "bad.npz").write_bytes(b"this is not a zip file")
-    np.savez(tmp_path / "partial.npz", x_train=X, y_train=Y)
+def _cli_argv(args, tmp_path, *, a_file):
+    """``args`` with ``{out}``, ``{tmp}`` and ``{readonly}`` (an unwritable folder) filled in.
+
+    Root ignores permissions: then ``{readonly}`` is ``a_file``, so that a path under it cannot be made.
+    """
     readonly = tmp_path / "readonly"
     readonly.mkdir()
     os.chmod(readonly, 0o500)
-    if os.access(readonly, os.W_OK):  # root ignores permissions: use a path under a file instead
-        readonly = tmp_path / "bad.npz"
+    if os.access(readonly, os.W_OK):
+        readonly = a_file
     mapping = {"{out}": str(tmp_path / "out"), "{tmp}": str(tmp_path), "{readonly}": str(readonly)}
     argv = []
     for a in args:
         for k, v in mapping.items():
             a = a.replace(k, v)
         argv.append(a)
-    code, _, err = run_cli(zoo_main, *argv)
+    return argv
+
+
+@pytest.mark.parametrize("args,message", CLI_CASES, ids=[" ".join(c[0][:2]) + f"-{i}" for i, c in enumerate(CLI_CASES)])
+def test_zoo_cli_bad_input(run_cli, tmp_path, args, message):
+    (tmp_path / "bad.npz").write_bytes(b"this is not a zip file")
+    np.savez(tmp_path / "partial.npz", x_train=X, y_train=Y)
+    code, _, err = run_cli(zoo_main, *_cli_argv(args, tmp_path, a_file=tmp_path / "bad.npz"))
     assert code == 2, err
     assert err.count("\n") == 1 and "Traceback" not in err, err
     assert __import__("re").search(message, err), err
@@ -343,3 +351,82 @@ def test_tuning_cli_bad_input(run_cli, tmp_path, args, message):
     assert __import__("re").search(message, err), err
     assert not os.environ.get("KERASTUNER_ORACLE_IP"), "the CLI left distributed mode switched on"
     assert not [p for p in (tmp_path / "tune").rglob("*") if p.is_file() and not p.name.startswith(".write-check")]
+
+
+# ---------------------------------------------------------------- zoo.word2vec.train
+# (case, corpus: a value or fn(tmp_path) -> value, settings, error type, message regex)
+def _latin1_file(tmp_path):
+    path = tmp_path / "latin1.txt"
+    path.write_bytes("caf\xe9 au lait\n".encode("latin-1"))
+    return str(path)
+
+
+def _one_shot(tmp_path):
+    return (doc for doc in [["a", "b"]] * 10)
+
+
+WORD2VEC_TRAIN_CASES = [
+    ("empty corpus", [], {}, ValueError, r"corpus: list is empty \(0 documents, 0 words\)"),
+    ("only empty documents", [[], []], {}, ValueError, r"corpus: list is empty \(2 documents, 0 words\)"),
+    ("no word reaches min_count", [["rare", "words", "only"]] * 2, {}, ValueError,
+     r"min_count: no word of corpus list occurs at least 5 times \(the most frequent, 'rare', occurs 2 times\)"),
+    ("non-UTF-8 file", _latin1_file, {}, ValueError, r"corpus: .*latin1.txt is not UTF-8 text \(invalid byte at offset 3\)"),
+    ("missing file", "/nonexistent/corpus.txt", {}, FileNotFoundError, r"corpus: no such file '/nonexistent/corpus.txt'"),
+    ("unknown corpus name", "wikipedia", {}, ValueError, r"corpus must be one of 'reuters', 'lee' or an existing text file; got 'wikipedia'"),
+    ("strings, not token lists", ["the cat sat", "on the mat"], {}, TypeError, r"corpus: each document must be a list of string tokens, got str"),
+    ("one-shot generator", _one_shot, {}, TypeError, r"corpus must be restartable .* got a one-shot generator"),
+    ("window < 1", "lee", {"window": 0}, ValueError, r"window must be an integer >= 1, got 0"),
+    ("negative < 0", "lee", {"negative": -1}, ValueError, r"negative must be an integer >= 1 \(noise words per positive example\), got -1"),
+    ("negative = 0 (hs)", "lee", {"negative": 0}, ValueError, r"negative must be an integer >= 1 .*hierarchical softmax .* is not implemented"),
+    ("vector_size < 1", "lee", {"vector_size": 0}, ValueError, r"vector_size must be an integer >= 1, got 0"),
+    ("sg not 0/1", "lee", {"sg": 2}, ValueError, r"sg must be 0 or 1, got 2"),
+    ("alpha <= 0", "lee", {"alpha": 0.0}, ValueError, r"alpha must be a finite number in \(0.0, inf\), got 0.0"),
+    ("sample < 0", "lee", {"sample": -1e-3}, ValueError, r"sample must be a finite number in \[0.0, inf\), got -0.001"),
+    ("epochs = 0", "lee", {"epochs": 0}, ValueError, r"epochs must be an integer >= 1, got 0"),
+    ("float window", "lee", {"window": 2.5}, TypeError, r"window must be an integer >= 1, got 2.5 \(float\)"),
+    ("hs=1", "lee", {"hs": 1}, ValueError, r"hs must be 0: hierarchical softmax is not implemented"),
+    ("misspelt setting", "lee", {"windw": 3}, ValueError, r"unknown Word2Vec setting\(s\) 'windw' \(did you mean 'window'\?\); allowed: sg, "),
+    ("engine setting", "lee", {"chunk_words": 1000}, ValueError, r"chunk_words must be a multiple of block_size \* parts \(16 \* 2\), got 1000"),
+]
+
+
+@pytest.mark.parametrize("case,corpus,settings,error,message", WORD2VEC_TRAIN_CASES, ids=[c[0] for c in WORD2VEC_TRAIN_CASES])
+def test_word2vec_train_bad_input(tmp_path, case, corpus, settings, error, message):
+    from zoo import word2vec
+
+    if callable(corpus):
+        corpus = corpus(tmp_path)
+    before = set(tmp_path.iterdir())
+    with pytest.raises(error, match=message):
+        word2vec.train(corpus, progress=False, **settings)
+    assert set(tmp_path.iterdir()) == before, "something was written"
+
+
+# ---------------------------------------------------------------- python -m zoo.word2vec
+WORD2VEC_CLI_CASES = [
+    (["train", "--corpus", "{tmp}/latin1.txt", "--out", "{out}"], r"error: corpus: .*latin1.txt is not UTF-8 text"),
+    (["train", "--corpus", "{tmp}/missing.txt", "--out", "{out}"], r"error: corpus: no such file '.*missing.txt'"),
+    (["train", "--corpus", "{tmp}/empty.txt", "--out", "{out}"], r"error: corpus: .*empty.txt is empty \(0 documents, 0 words\)"),
+    (["train", "--corpus", "lee", "--window", "0", "--out", "{out}"], r"error: window must be an integer >= 1, got 0"),
+    (["train", "--corpus", "lee", "--negative", "-2", "--out", "{out}"], r"error: negative must be an integer >= 1"),
+    (["train", "--corpus", "lee", "--vector-size", "0", "--out", "{out}"], r"error: vector_size must be an integer >= 1, got 0"),
+    (["train", "--corpus", "lee", "--min-count", "100000", "--out", "{out}"], r"error: min_count: no word of corpus lee occurs at least 100000 times"),
+    (["train", "--corpus", "lee", "--set", "chunk_word=8", "--out", "{out}"], r"error: unknown Word2Vec setting\(s\) 'chunk_word' \(did you mean 'chunk_words'\?\)"),
+    (["train", "--corpus", "lee", "--out", "{readonly}/run"], r"error: out: cannot write to directory"),
+    (["compare", "--corpus", "lee", "--probes", "police,xyzzy", "--out", "{out}"], r"error: probes: not in the vocabulary of corpus lee: 'xyzzy'"),
+    (["compare", "--corpus", "lee", "--probes", "polise", "--out", "{out}"], r"error: probes: .* 'polise' \(close: police"),
+    (["compare", "--corpus", "lee", "--sg", "3", "--out", "{out}"], r"error: sg must be 0 or 1, got 3"),
+]
+
+
+@pytest.mark.parametrize("args,message", WORD2VEC_CLI_CASES, ids=[f"{c[0][0]}-{i}" for i, c in enumerate(WORD2VEC_CLI_CASES)])
+def test_word2vec_cli_bad_input(run_cli, tmp_path, args, message):
+    from zoo.word2vec.__main__ import main as w2v_main
+
+    _latin1_file(tmp_path)
+    (tmp_path / "empty.txt").write_text("\n\n", encoding="utf-8")
+    code, _, err = run_cli(w2v_main, *_cli_argv(args, tmp_path, a_file=tmp_path / "empty.txt"))
+    assert code == 2, err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert __import__("re").search(message, err), err
+    assert not any(p.is_file() for p in (tmp_path / "out").rglob("*")), "output written"

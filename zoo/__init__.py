@@ -17,7 +17,7 @@ from . import datasets  # noqa: E402
 from .registry import create_model, list_models, model_info, register_model  # noqa: E402
 
 # Importing a factory module registers its models.
-from . import dense, reuters_mlp, small_cnn  # noqa: E402,F401
+from . import dense, reuters_mlp, small_cnn, word2vec  # noqa: E402,F401
 
 __all__ = ["create_model", "list_models", "model_info", "register_model", "datasets"]
 __version__ = "0.1.0"

@@ -89,6 +89,8 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
         >>> training.train("dense_classifier", out="runs/iris", epochs=5)  # doctest: +SKIP
     """
     entry = registry.get_entry(name)
+    if "command" in entry.train:  # e.g. the Word2Vec models train on a corpus with their own command
+        raise ValueError(f"{name} is not trained by `python -m zoo train`; use `{entry.train['command']}`")
     settings = dict(entry.train)
     epochs = _checks.positive_int("epochs", epochs if epochs is not None else settings.get("epochs", 10))
     batch_size = _checks.positive_int("batch_size", batch_size if batch_size is not None else settings.get("batch_size", 32))

@@ -1,0 +1,27 @@
+"""Word2Vec (skip-gram and CBOW with negative sampling) on Keras ``Embedding`` tables, checked against gensim.
+
+The notes (000, Word2Vec): a word embedding maps each word to a vector; Mikolov et
+al.'s two models, CBOW (the context predicts the word) and skip-gram (the word
+predicts its context), train far faster than earlier embeddings, and their vectors
+support arithmetic such as ``woman - man ~= aunt - uncle``.
+
+Example:
+    >>> from zoo import word2vec
+    >>> result = word2vec.train("reuters", sg=1, vector_size=100, window=5, negative=5,
+    ...                         sample=1e-3, min_count=5, epochs=5, seed=0)     # doctest: +SKIP
+    >>> result.wv.most_similar("oil")                                          # doctest: +SKIP
+    >>> result.save_projector("runs/w2v")                                      # doctest: +SKIP
+
+Pieces: :mod:`.settings` (gensim's names and defaults), :mod:`.vocab` (gensim's
+vocabulary rules), :mod:`.pipeline` (NumPy data pipeline), :mod:`.engine` (the
+training step), :mod:`.models` (the registered Keras models), :mod:`.trainer`
+(:func:`train`), :mod:`.compare` (the cross-check against gensim), and
+``python -m zoo.word2vec train | compare``.
+"""
+
+from .models import GensimUniform, word2vec_cbow, word2vec_skipgram
+from .settings import ENGINE_DEFAULTS, GENSIM_DEFAULTS, check_settings
+from .trainer import WORDS_PER_SECOND, Word2VecResult, train
+
+__all__ = ["train", "Word2VecResult", "GENSIM_DEFAULTS", "ENGINE_DEFAULTS", "check_settings", "WORDS_PER_SECOND",
+           "word2vec_skipgram", "word2vec_cbow", "GensimUniform"]

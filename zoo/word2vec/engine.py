@@ -1,0 +1,158 @@
+"""The training step: gensim's negative-sampling updates as a few dense matrix products.
+
+gensim walks the corpus one (centre, context) pair at a time, in C. Here one
+TensorFlow step trains ``chunk_words`` consecutive centre words at once:
+
+* **Blocks and bands.** The chunk is cut into blocks of ``block_size`` (T) centre
+  words. Every context word of a block lies within ``window`` (W) of it, so a
+  block needs the T + 2W input vectors around it. All (context, centre) scores of a
+  block are one small matrix product ``X @ Y.T`` of shape (T + 2W, T); a 0/1 band
+  mask keeps exactly the pairs gensim trains: ``|offset| <= b_centre`` (the
+  centre's shrunken window), same document, not the centre itself.
+* **Shared negatives.** Each block draws ``shared_negatives`` (K) noise words from
+  the unigram^ns_exponent distribution; every pair of the block uses them, each
+  weighted ``negative / K``, so the expected update equals gensim's ``negative``
+  independent draws, and the noise scores are one more matrix product. As in
+  gensim, a noise word equal to the centre word is skipped.
+* **gensim's arithmetic.** Plain SGD on the log-sigmoid loss, no update where
+  ``|score| >= 6`` (gensim's ``MAX_EXP``), CBOW's mean (or sum) of the context
+  vectors with the full error given back to every context word, the learning
+  rate ``alpha -> min_alpha`` decaying linearly with the words seen.
+* **Sparse row updates.** Only the rows a step touched change: the updates are
+  scatter-added into the two Keras ``Embedding`` tables. All reads of a step see
+  the tables as they were at its start (gensim's sequential updates see each
+  other); a word occurring so often in one step that ``lr * occurrences`` exceeds
+  ``max_row_step`` has its summed update scaled down to that, which keeps the most
+  frequent words from overshooting (sequential updates would see each other).
+* **Speed.** The gradient of each part of a step (``parts``, one per CPU core) is
+  one XLA-compiled function; TensorFlow runs the parts concurrently, then one
+  XLA function applies all updates in a fixed order, so a seeded run is
+  repeatable bit for bit. ``steps_per_call`` steps run inside one call.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: gensim's MAX_EXP: no update for a pair whose score is beyond +-6.
+MAX_EXP = 6.0
+
+
+def build_train_function(input_table, output_table, *, sg: int, window: int, block_size: int, part_words: int,
+                         parts: int, negative: int, shared_negatives: int, cbow_mean: int, max_row_step):
+    """A ``tf.function(tok, doc, reduced, noise, lr)`` that trains in place.
+
+    Args:
+        input_table, output_table: the two ``tf.Variable`` embedding tables (vocab, dim).
+        sg: 1 skip-gram, 0 CBOW.
+        window: gensim's ``window`` (W).
+        block_size: centre words per block (T); ``part_words`` is a multiple of it.
+        part_words: centre words of one part of a step.
+        parts: parts per step, computed concurrently.
+        negative: gensim's ``negative``.
+        shared_negatives: noise words drawn per block (K).
+        cbow_mean: gensim's ``cbow_mean``.
+        max_row_step: cap on ``lr * occurrences`` of a row in one step (None = no cap).
+
+    The returned function takes, for ``S`` steps of ``parts`` parts each:
+    ``tok``, ``doc`` int32 ``(S, parts, part_words + 2W)``: word ids and document
+    ids of the centre words with ``W`` neighbours on each side (document -1 =
+    padding); ``reduced`` int32 ``(S, parts, part_words)``: each centre's window;
+    ``noise`` int32 ``(S, parts, part_words // T, K)``; ``lr`` float32 ``(S,)``.
+    """
+    import tensorflow as tf
+
+    W, T, K = int(window), int(block_size), int(shared_negatives)
+    L = int(part_words)
+    nb = L // T
+    vocab, dim = (int(d) for d in input_table.shape)
+    noise_weight = float(negative) / K
+    # Row j of a block's context matrix is chunk position b*T + j; centre i is b*T + W + i.
+    context_rows = tf.constant(np.arange(nb)[:, None] * T + np.arange(T + 2 * W)[None, :], tf.int32)
+    offset = tf.constant(np.arange(T + 2 * W)[:, None] - W - np.arange(T)[None, :], tf.int32)  # context - centre
+
+    def sigmoid_error(score, label):
+        """gensim's ``(label - sigmoid(score))``, zero where |score| >= MAX_EXP."""
+        return (label - tf.sigmoid(score)) * tf.cast(tf.abs(score) < MAX_EXP, score.dtype)
+
+    @tf.function(jit_compile=True)
+    def part_updates(table_in, table_out, tok, doc, reduced, noise, lr):
+        tok_ctx = tf.gather(tok, context_rows)                     # (nb, T+2W) context word ids
+        doc_ctx = tf.gather(doc, context_rows)
+        tok_ctr = tf.reshape(tok[W:W + L], [nb, T])                # (nb, T) centre word ids
+        doc_ctr = tf.reshape(doc[W:W + L], [nb, T])
+        win = tf.reshape(reduced, [nb, T])
+        # The band: the (context, centre) pairs gensim trains.
+        pair = ((offset[None] != 0) & (tf.abs(offset)[None] <= win[:, None, :])
+                & (doc_ctx[:, :, None] == doc_ctr[:, None, :]) & (doc_ctr[:, None, :] >= 0))
+        pair = tf.cast(pair, tf.float32)                           # (nb, T+2W, T)
+        not_centre = tf.cast(tok_ctr[:, :, None] != noise[:, None, :], tf.float32)  # (nb, T, K)
+        x_rows = tf.gather(table_in, tok)                          # (L+2W, d) input vectors of the chunk
+        x = tf.gather(x_rows, context_rows)                        # (nb, T+2W, d) the same, per block
+        y = tf.gather(table_out, tok_ctr)                          # (nb, T, d) output vectors of centres
+        z = tf.gather(table_out, noise)                            # (nb, K, d) output vectors of noise words
+        if sg:
+            # gensim's skip-gram: the context word's input vector predicts the centre word.
+            targets = tf.concat([y, z], 1)                         # (nb, T+K, d)
+            score = tf.matmul(x, targets, transpose_b=True)        # (nb, T+2W, T+K)
+            uses = tf.matmul(pair, not_centre)                     # (nb, T+2W, K): pairs using each noise word
+            g = tf.concat([pair * sigmoid_error(score[..., :T], 1.0),
+                           uses * (noise_weight * sigmoid_error(score[..., T:], 0.0))], -1) * lr
+            d_in = tf.matmul(g, targets)                           # (nb, T+2W, d)
+            d_out = tf.matmul(g, x, transpose_a=True)              # (nb, T+K, d)
+        else:
+            # CBOW: the mean (or sum) of the context vectors predicts the centre word.
+            count = tf.reduce_sum(pair, 1)                         # (nb, T) context words per centre
+            has_context = tf.cast(count > 0, tf.float32)
+            weights = pair / tf.maximum(count, 1.0)[:, None, :] if cbow_mean else pair
+            h = tf.matmul(weights, x, transpose_a=True)            # (nb, T, d)
+            g_pos = has_context * sigmoid_error(tf.reduce_sum(h * y, -1), 1.0) * lr           # (nb, T)
+            g_neg = (has_context[..., None] * not_centre * noise_weight
+                     * sigmoid_error(tf.matmul(h, z, transpose_b=True), 0.0) * lr)            # (nb, T, K)
+            d_h = g_pos[..., None] * y + tf.matmul(g_neg, z)       # (nb, T, d)
+            if not cbow_mean:
+                d_h = d_h / tf.maximum(count, 1.0)[..., None]
+            d_in = tf.matmul(pair, d_h)                            # every context word gets the full error
+            d_out = tf.concat([g_pos[..., None] * h, tf.matmul(g_neg, h, transpose_a=True)], 1)
+        # Blocks overlap by 2W words: add their updates per chunk position before the scatter.
+        d_in = tf.math.unsorted_segment_sum(tf.reshape(d_in, [-1, dim]), tf.reshape(context_rows, [-1]), L + 2 * W)
+        return (tok, d_in,
+                tf.reshape(tf.concat([tok_ctr, noise], 1), [-1]), tf.reshape(d_out, [-1, dim]))
+
+    def capped(rows, update, lr):
+        """Scale a row's summed update down so that ``lr * occurrences <= max_row_step``."""
+        if not max_row_step:
+            return update
+        occurrences = tf.math.unsorted_segment_sum(tf.ones_like(rows, tf.float32), rows, vocab)
+        scale = tf.minimum(1.0, max_row_step / (lr * tf.gather(occurrences, rows)))
+        return update * scale[:, None]
+
+    @tf.function(jit_compile=True)
+    def apply_updates(results, lr):
+        rows_in, d_in, rows_out, d_out = (tf.concat([r[k] for r in results], 0) for k in range(4))
+        input_table.scatter_add(tf.IndexedSlices(capped(rows_in, d_in, lr), rows_in))
+        output_table.scatter_add(tf.IndexedSlices(capped(rows_out, d_out, lr), rows_out))
+
+    spec = tf.TensorSpec
+    signature = [spec([None, parts, L + 2 * W], tf.int32), spec([None, parts, L + 2 * W], tf.int32),
+                 spec([None, parts, L], tf.int32), spec([None, parts, nb, K], tf.int32), spec([None], tf.float32)]
+
+    @tf.function(input_signature=signature)
+    def train_steps(tok, doc, reduced, noise, lr):
+        for s in tf.range(tf.shape(tok)[0]):
+            table_in, table_out = input_table.read_value(), output_table.read_value()
+            results = [part_updates(table_in, table_out, tok[s, p], doc[s, p], reduced[s, p], noise[s, p], lr[s])
+                       for p in range(parts)]
+            apply_updates(results, lr[s])
+        return tf.shape(tok)[0]
+
+    return train_steps
+
+
+def empty_inputs(*, parts: int, part_words: int, window: int, block_size: int, shared_negatives: int):
+    """One step's inputs that train nothing (every position is padding): a warm-up call
+    that traces and compiles the train function without changing the tables."""
+    width = part_words + 2 * window
+    return (np.zeros((1, parts, width), np.int32), np.full((1, parts, width), -1, np.int32),
+            np.ones((1, parts, part_words), np.int32),
+            np.zeros((1, parts, part_words // block_size, shared_negatives), np.int32), np.zeros(1, np.float32))

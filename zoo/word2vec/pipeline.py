@@ -1,0 +1,194 @@
+"""The data pipeline: the corpus as word ids, subsampled, windowed and cut into steps, in NumPy.
+
+Per epoch, and per *piece* of the corpus (whole documents, about ``PIECE_WORDS``
+raw words), everything is array arithmetic, never a Python loop per word pair:
+
+1. words -> ids (unknown words dropped, as gensim drops them before windowing);
+2. subsampling: keep each occurrence with the vocabulary's keep-probability;
+3. documents cut at gensim's 10,000 words;
+4. each centre word's shrunken window ``b`` drawn uniformly from ``1..window``;
+5. consecutive centre words cut into parts of ``part_words``, each with ``window``
+   neighbours on both sides, and ``shared_negatives`` noise words drawn per block;
+6. the learning rate of each step from the raw words seen so far (gensim's linear decay).
+
+Memory stays bounded: only one piece is expanded at a time, and pairs are never
+materialised (the engine forms them from the windows). The ids of the corpus are
+kept between epochs while they fit in ``cache_words`` words; a larger corpus is
+read again each epoch, as gensim reads it.
+
+Every random draw of a piece comes from ``numpy.random.default_rng([seed, epoch,
+piece])``, so a seeded run is repeatable whatever is cached.
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from .settings import MAX_WORDS_PER_DOCUMENT
+
+PIECE_WORDS = 1 << 20        # raw words expanded at once (about 30 MB of arrays)
+CACHE_WORDS = 50_000_000     # keep word ids between epochs up to this many words (8 bytes each)
+
+
+@dataclass
+class Batch:
+    """Arrays for ``steps`` engine steps (see :func:`zoo.word2vec.engine.build_train_function`)."""
+
+    tok: np.ndarray       # (steps, parts, part_words + 2W) int32 word ids
+    doc: np.ndarray       # (steps, parts, part_words + 2W) int32 document ids, -1 = padding
+    reduced: np.ndarray   # (steps, parts, part_words) int32 shrunken windows
+    noise: np.ndarray     # (steps, parts, blocks, K) int32 noise words
+    lr: np.ndarray        # (steps,) float32 learning rate
+    raw_words: int        # raw corpus words this batch stands for (for words/second)
+    centre_words: int     # centre words trained (after subsampling)
+
+
+class Stream:
+    """Batches for each epoch of ``corpus`` under ``settings`` (see the module docstring).
+
+    Args:
+        corpus: a restartable iterable of token lists.
+        vocab: the :class:`zoo.word2vec.vocab.Vocabulary` built from it.
+        settings: checked settings (:func:`zoo.word2vec.settings.check_settings`).
+        parts: parts per step (the engine computes them concurrently).
+        cache_words: keep ids between epochs up to this many words.
+    """
+
+    def __init__(self, corpus, vocab, settings: dict, *, parts: int, cache_words: int = CACHE_WORDS):
+        self.corpus = corpus
+        self.vocab = vocab
+        self.s = settings
+        self.parts = parts
+        self.part_words = settings["chunk_words"] // parts
+        self.cache_words = cache_words
+        self._cache: list | None = None
+
+    # ------------------------------------------------------------------ pieces
+    def _pieces(self):
+        """Yield ``(ids, doc, raw_words)`` per piece: int32 ids of known words, their document index."""
+        if self._cache is not None:
+            yield from self._cache
+            return
+        cache, cached_words = [], 0
+        lookup = self.vocab.index.get
+        docs = iter(self.corpus)
+        while True:
+            chunk = list(_take_words(docs, PIECE_WORDS))
+            if not chunk:
+                break
+            lengths = np.fromiter(map(len, chunk), dtype=np.int64, count=len(chunk))
+            ids = np.fromiter(map(lookup, itertools.chain.from_iterable(chunk), itertools.repeat(-1)),
+                              dtype=np.int32, count=int(lengths.sum()))
+            doc_index = np.repeat(np.arange(len(chunk), dtype=np.int32), lengths)
+            known = ids >= 0
+            piece = (ids[known], doc_index[known], int(lengths.sum()))
+            if cache is not None:
+                cached_words += piece[2]
+                if cached_words <= self.cache_words:
+                    cache.append(piece)
+                else:
+                    cache = None  # too large to keep: read the corpus again next epoch
+            yield piece
+        if cache is not None:
+            self._cache = cache
+
+    # ------------------------------------------------------------------ one epoch
+    def batches(self, epoch: int):
+        """Yield :class:`Batch` es covering one epoch, in corpus order."""
+        s, total = self.s, self.vocab.total_words
+        raw_before = 0
+        for number, (ids, doc, raw) in enumerate(self._pieces()):
+            rng = np.random.default_rng([s["seed"], epoch, number])
+            yield from self._piece_batches(ids, doc, raw, rng, epoch, raw_before / total, raw / total)
+            raw_before += raw
+
+    def _piece_batches(self, ids, doc, raw, rng, epoch, start, share):
+        s = self.s
+        W, T, K, P, L = s["window"], s["block_size"], s["shared_negatives"], self.parts, self.part_words
+        # 2. gensim's subsampling.
+        if s["sample"]:
+            keep = rng.random(len(ids), dtype=np.float32) < self.vocab.keep_probability[ids]
+            ids, doc = ids[keep], doc[keep]
+        # 3. gensim trains at most MAX_WORDS_PER_DOCUMENT words of a document.
+        if len(doc):
+            starts = np.flatnonzero(np.r_[True, doc[1:] != doc[:-1]])
+            rank = np.arange(len(doc)) - np.repeat(starts, np.diff(np.r_[starts, len(doc)]))
+            if rank.max() >= MAX_WORDS_PER_DOCUMENT:
+                ids, doc = ids[rank < MAX_WORDS_PER_DOCUMENT], doc[rank < MAX_WORDS_PER_DOCUMENT]
+        n = len(ids)
+        if n == 0:
+            return
+        # 4. each centre's window: window - randint(0, window), as gensim's reduced_windows.
+        reduced = (W - rng.integers(0, W, n) if s["shrink_windows"] else np.full(n, W)).astype(np.int32)
+        # 5. parts of L centres with W neighbours each side; padding has document -1.
+        steps = -(-n // (L * P))
+        pad = steps * L * P - n
+        tok = np.concatenate([np.zeros(W, np.int32), ids, np.zeros(pad + W, np.int32)])
+        docs = np.concatenate([np.full(W, -1, np.int32), doc, np.full(pad + W, -1, np.int32)])
+        reduced = np.concatenate([reduced, np.zeros(pad, np.int32)]).reshape(steps, P, L)
+        windows = np.arange(steps * P)[:, None] * L + np.arange(L + 2 * W)[None, :]
+        tok = tok[windows].reshape(steps, P, L + 2 * W)
+        docs = docs[windows].reshape(steps, P, L + 2 * W)
+        noise = np.searchsorted(self.vocab.noise_cdf, rng.random((steps, P, L // T, K)))
+        noise = np.minimum(noise, len(self.vocab) - 1).astype(np.int32)
+        # 6. gensim's learning rate: alpha -> min_alpha linearly in the raw words seen.
+        progress = (epoch + start + share * np.arange(steps) / steps) / s["epochs"]
+        lr = np.maximum(s["min_alpha"], s["alpha"] - (s["alpha"] - s["min_alpha"]) * progress).astype(np.float32)
+        per_call = s["steps_per_call"]
+        for first in range(0, steps, per_call):
+            last = min(first + per_call, steps)
+            centres = min(last * L * P, n) - first * L * P
+            yield Batch(tok[first:last], docs[first:last], reduced[first:last], noise[first:last], lr[first:last],
+                        raw_words=round(raw * centres / n), centre_words=centres)
+
+
+def _take_words(docs, words: int):
+    """Whole documents from the iterator ``docs`` until at least ``words`` words are taken."""
+    taken = 0
+    for doc in docs:
+        yield doc
+        taken += len(doc)
+        if taken >= words:
+            return
+
+
+def prefetch(iterable, size: int = 2):
+    """Iterate ``iterable`` in a background thread, ``size`` items ahead (NumPy and TensorFlow
+    release the GIL, so preparing the next batch overlaps with training on this one)."""
+    q: queue.Queue = queue.Queue(maxsize=size)
+    done = object()
+    stop = threading.Event()
+
+    def produce():
+        try:
+            for item in iterable:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            q.put(exc)
+
+    thread = threading.Thread(target=produce, daemon=True, name="word2vec-pipeline")
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
