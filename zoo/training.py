@@ -188,21 +188,18 @@ class _EpochCheckpoint(keras.callbacks.Callback):
 
 
 class _Batches:
-    """The training arrays as tensors, made once, and each epoch's batches gathered from them.
+    """Each epoch's batches, gathered from the training arrays as they are needed.
 
     ``model.fit`` on NumPy arrays copies the whole array into a new
-    ``tf.data`` pipeline on every call (and we call it once per epoch, to
-    checkpoint); for Reuters that is 320 MB per epoch and about a third of the
-    textbook script's time. Here the arrays become tensors once, and an epoch is
-    a dataset of the shuffled row indices, batched, whose rows are gathered
-    on the fly: the same batches in the same order as ``x[order]``, but only
-    the batch in flight is ever copied.
+    ``tf.data`` pipeline on every call; for Reuters that is 320 MB and about a
+    third of the textbook script's time. Here an epoch is a dataset of the
+    shuffled row indices, batched, whose rows NumPy gathers on the fly (in
+    ``tf.data``'s background thread, one batch ahead): the same batches in the
+    same order as ``x[order]``, but only the batch in flight is ever copied.
     """
 
     def __init__(self, x, y, batch_size: int):
-        import tensorflow as tf
-
-        self.x, self.y = tf.convert_to_tensor(x), tf.convert_to_tensor(y)
+        self.x, self.y = np.asarray(x), np.asarray(y)
         self.batch_size = batch_size
 
     def dataset(self, order=None):
@@ -210,7 +207,7 @@ class _Batches:
         import tensorflow as tf
 
         if order is None:
-            return tf.data.Dataset.from_tensor_slices((self.x, self.y)).batch(self.batch_size)
+            order = np.arange(len(self.x))
         return self._gathered(tf.data.Dataset.from_tensor_slices(order).batch(self.batch_size))
 
     def epochs(self, orders):
@@ -230,7 +227,15 @@ class _Batches:
         import tensorflow as tf
 
         x, y = self.x, self.y
-        return indices.map(lambda i: (tf.gather(x, i), tf.gather(y, i))).prefetch(2)
+        dtypes = (tf.as_dtype(x.dtype), tf.as_dtype(y.dtype))
+
+        def gather(i):
+            bx, by = tf.numpy_function(lambda i: (x[i], y[i]), [i], dtypes, stateful=False)
+            bx.set_shape((None, *x.shape[1:]))
+            by.set_shape((None, *y.shape[1:]))
+            return bx, by
+
+        return indices.map(gather).prefetch(2)
 
 
 def _reseed(model, seed: int, epoch: int) -> None:
