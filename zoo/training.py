@@ -17,6 +17,7 @@ import numpy as np
 from . import _checks, _io, datasets, registry
 
 VALIDATION_FRACTION = 0.1  # held out from the training split, stratified and shuffled
+MAX_STEPS_PER_EXECUTION = 64  # training steps per compiled call; the progress bar moves once per call
 EVAL_BATCH_SIZE = 256  # evaluation has no gradients to average: larger batches are just fewer steps
 
 
@@ -155,7 +156,13 @@ def _fit_epochs(model, train_xy, val_xy, checkpoint, hist, *, name, seed, batch_
     batches = _Batches(x_tr, y_tr, batch_size)
     validation = _Batches(x_val, y_val, max(batch_size, EVAL_BATCH_SIZE)).dataset()
     guard = _EpochCheckpoint(checkpoint, hist, seed)
-    model.fit(batches.epochs(orders), steps_per_epoch=-(-len(x_tr) // batch_size), validation_data=validation,
+    steps = -(-len(x_tr) // batch_size)
+    if model.steps_per_execution == 1 and model.train_function is None:
+        # Several steps per call of the compiled function: a small model's step is
+        # mostly Python and dispatch overhead. A divisor of the epoch's steps, so
+        # that no call runs into the next epoch (whose order and dropout seeds differ).
+        model.steps_per_execution = max(d for d in range(1, MAX_STEPS_PER_EXECUTION + 1) if steps % d == 0)
+    model.fit(batches.epochs(orders), steps_per_epoch=steps, validation_data=validation,
               initial_epoch=start_epoch, epochs=epochs, verbose=verbose,
               callbacks=[keras.callbacks.TerminateOnNaN(), guard])
     if guard.diverged is not None:
