@@ -282,15 +282,28 @@ class _Checkpoint:
                 f"use another --out, or delete {self.dir} to start anew"
             )
         model.optimizer.build(model.trainable_variables)
-        model.load_weights(self.dir / state["weights"])
+        variables = self._variables(model)
+        with np.load(self.dir / state["weights"], allow_pickle=False) as saved_arrays:
+            arrays = [saved_arrays[f"arr_{i}"] for i in range(len(saved_arrays.files))]
+        if [a.shape for a in arrays] != [tuple(v.shape) for v in variables]:
+            raise ValueError(f"out: the checkpoint in {self.dir} does not fit this model; delete it to start anew")
+        for var, value in zip(variables, arrays):
+            var.assign(value)
         return int(state["epoch"]), {k: list(v) for k, v in state["history"].items()}
 
+    @staticmethod
+    def _variables(model) -> list:
+        """Weights, then optimizer state (step count, moments), in their fixed creation order."""
+        return list(model.weights) + list(model.optimizer.variables)
+
     def save(self, model, epoch: int, hist: dict) -> None:
+        # A plain .npz of the variables: Keras's save_weights costs ~27 ms per call whatever
+        # the model's size, 4 s of a 150-epoch iris run; this is the bytes only.
         self.dir.mkdir(parents=True, exist_ok=True)
-        weights = f"epoch-{epoch:04d}.weights.h5"
-        with _io.atomic_path(self.dir / weights) as tmp:
-            model.save_weights(tmp)
-        previous = {p.name for p in self.dir.glob("epoch-*.weights.h5")} - {weights}
+        weights = f"epoch-{epoch:04d}.npz"
+        with _io.atomic_path(self.dir / weights) as tmp, open(tmp, "wb") as f:
+            np.savez(f, *[np.asarray(v.numpy()) for v in self._variables(model)])
+        previous = {p.name for p in self.dir.glob("epoch-*.npz")} - {weights}
         _io.write_json(self.dir / "state.json", {"epoch": epoch, "weights": weights, "history": hist, "config": self.config})
         for name in previous:
             (self.dir / name).unlink(missing_ok=True)
