@@ -1,0 +1,150 @@
+"""The zoo's fast path computes the textbook function: same weights in, same outputs out.
+
+Speed is measured by bench/ (never asserted here); these tests check that the
+faster pieces are the same model: SparseInputDense equals Dense, FusedAdam
+equals Adam step by step, the bfloat16 and float32 builds of a wide MLP equal
+the plain Keras MLP on the same weights, saved models round-trip, and the
+float32 fallback is taken where the CPU has no AMX-BF16.
+"""
+
+import numpy as np
+import pytest
+
+import keras
+import zoo
+from zoo import _blocks, training
+
+WIDE = {"input_dim": 1200, "hidden_units": (16, 8), "num_classes": 5}  # wide enough for the fast path
+
+
+def _multi_hot(n, dim, words=30, seed=0):
+    rng = np.random.default_rng(seed)
+    x = np.zeros((n, dim), "float32")
+    for row in x:
+        row[rng.choice(dim // 2, size=words, replace=False)] = 1.0  # the upper half of the vocabulary is never used
+    return x
+
+
+def _textbook(model):
+    """The notes' Sequential MLP (plain float32 Dense layers) carrying ``model``'s weights."""
+    dims = [layer.units for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    plain = keras.Sequential([keras.Input((model.input_shape[-1],))]
+                             + [keras.layers.Dense(u, activation="relu") for u in dims[:-1]]
+                             + [keras.layers.Dense(dims[-1], activation="softmax")])
+    plain.set_weights(model.get_weights())
+    return plain
+
+
+@pytest.fixture
+def no_amx(monkeypatch):
+    monkeypatch.delenv(_blocks.BFLOAT16_ENV, raising=False)
+    monkeypatch.setattr(_blocks, "cpu_flags", lambda: frozenset({"avx2", "avx512f"}))
+
+
+def test_sparse_input_dense_equals_dense_and_its_gradient(no_amx):
+    x = _multi_hot(16, 300) * np.random.default_rng(1).uniform(0.5, 2, (16, 300)).astype("float32")  # any values
+    sparse = _blocks.SparseInputDense(7, activation="relu")
+    dense = keras.layers.Dense(7, activation="relu")
+    sparse.build((None, 300)), dense.build((None, 300))
+    dense.set_weights(sparse.get_weights())
+    import tensorflow as tf
+
+    grads = []
+    for layer in (sparse, dense):
+        with tf.GradientTape() as tape:
+            y = layer(x)
+            loss = tf.reduce_sum(y * np.arange(7, dtype="float32"))
+        grads.append(tf.convert_to_tensor(tape.gradient(loss, layer.kernel.value)).numpy())
+        np.testing.assert_allclose(y, dense(x), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-5, atol=1e-5)
+    assert not grads[0][150:].any(), "words absent from the batch get no gradient"
+    # All-zero batch, and a batch of one: still the Dense function.
+    for xb in (np.zeros((3, 300), "float32"), x[:1]):
+        np.testing.assert_allclose(sparse(xb), dense(xb), rtol=1e-5, atol=1e-6)
+
+
+def test_fused_adam_takes_the_same_steps_as_keras_adam():
+    rng = np.random.default_rng(0)
+    start = rng.normal(size=(40, 6)).astype("float32")
+    grads = [rng.normal(size=(40, 6)).astype("float32") for _ in range(5)]
+    results = []
+    for opt in (_blocks.FusedAdam(learning_rate=0.01), keras.optimizers.Adam(learning_rate=0.01)):
+        var = keras.Variable(start)
+        for g in grads:
+            opt.apply_gradients([(g, var)])
+        results.append(var.numpy())
+    assert not np.allclose(results[0], start)
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-5, atol=1e-6)
+    assert isinstance(_blocks.make_optimizer("adam", 1e-3), keras.optimizers.Adam)
+    config = _blocks.FusedAdam(learning_rate=0.01).get_config()
+    assert keras.optimizers.Adam.from_config(config).get_config() == config
+
+
+@pytest.mark.parametrize("bfloat16", ["1", "0"])
+def test_wide_mlp_computes_the_textbook_mlp_on_the_same_weights(monkeypatch, bfloat16):
+    monkeypatch.setenv(_blocks.BFLOAT16_ENV, bfloat16)
+    model = zoo.create_model("reuters_mlp", seed=0, **WIDE)
+    plain = _textbook(model)
+    assert model.count_params() == plain.count_params() == 1200 * 16 + 16 + 16 * 8 + 8 + 8 * 5 + 5
+    x = _multi_hot(32, 1200)
+    ours, ref = model.predict(x, verbose=0), plain.predict(x, verbose=0)
+    assert ours.dtype == np.float32
+    # bfloat16 keeps 8 significant bits: probabilities agree to ~1e-2; float32 to rounding.
+    np.testing.assert_allclose(ours, ref, atol=2e-2 if bfloat16 == "1" else 1e-5)
+    np.testing.assert_array_equal(ours.sum(axis=1).round(3), 1.0)
+    kinds = {layer.name: (type(layer).__name__, layer.dtype_policy.name) for layer in model.layers}
+    if bfloat16 == "1":
+        assert kinds["hidden1"] == ("Dense", "mixed_bfloat16")
+    else:
+        assert kinds["hidden1"] == ("SparseInputDense", "float32")
+    assert kinds["output"][1] == "float32"  # the softmax stays float32 either way
+
+
+def test_without_amx_the_fallback_is_float32_sparse_input(no_amx):
+    assert not _blocks.use_bfloat16()
+    model = zoo.create_model("reuters_mlp", **WIDE)
+    assert isinstance(model.get_layer("hidden1"), _blocks.SparseInputDense)
+    assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}
+
+
+def test_amx_is_detected_from_the_cpu_flags_and_the_variable_is_checked(monkeypatch):
+    monkeypatch.delenv(_blocks.BFLOAT16_ENV, raising=False)
+    monkeypatch.setattr(_blocks, "cpu_flags", lambda: frozenset({"amx_bf16", "amx_tile"}))
+    assert _blocks.use_bfloat16()
+    monkeypatch.setenv(_blocks.BFLOAT16_ENV, "yes")
+    with pytest.raises(ValueError, match=r"ZOO_BFLOAT16 must be 0 or 1 .* got 'yes'"):
+        zoo.create_model("reuters_mlp", **WIDE)
+
+
+def test_small_models_keep_plain_float32_layers():
+    for name in ("dense_classifier", "small_cnn"):
+        model = zoo.create_model(name)
+        assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}
+        assert not any(isinstance(layer, _blocks.SparseInputDense) for layer in model.layers)
+
+
+@pytest.mark.parametrize("bfloat16", ["1", "0"])
+def test_saved_fast_model_loads_and_predicts_on_multi_hot_input(tmp_path, monkeypatch, bfloat16):
+    monkeypatch.setenv(_blocks.BFLOAT16_ENV, bfloat16)
+    x = _multi_hot(64, 1200)
+    y = np.arange(64) % 5
+    model = zoo.create_model("reuters_mlp", seed=0, **WIDE)
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert type(loaded.optimizer) is _blocks.FusedAdam
+    assert loaded.optimizer.iterations.numpy() == model.optimizer.iterations.numpy() == 8
+    loaded.fit(x, y, epochs=1, batch_size=16, verbose=0)  # and trains on
+
+
+def test_epoch_batches_are_the_rows_in_each_epochs_order():
+    x = np.arange(20, dtype="float32").reshape(10, 2)
+    y = np.arange(10)
+    orders = np.stack([np.random.default_rng([0, e]).permutation(10) for e in range(2)])
+    got = [(bx.numpy(), by.numpy()) for bx, by in training._Batches(x, y, 4).epochs(orders)]
+    want = [(x[o[i:i + 4]], y[o[i:i + 4]]) for o in orders for i in range(0, 10, 4)]
+    assert [len(b) for b, _ in got] == [4, 4, 2, 4, 4, 2]  # each epoch ends with its own short batch
+    for (gx, gy), (wx, wy) in zip(got, want):
+        np.testing.assert_array_equal(gx, wx)
+        np.testing.assert_array_equal(gy, wy)
