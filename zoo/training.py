@@ -166,6 +166,7 @@ def _fit_epochs(model, train_xy, val_xy, checkpoint, hist, *, name, seed, batch_
         model.steps_per_execution = max(d for d in range(1, MAX_STEPS_PER_EXECUTION + 1) if steps % d == 0)
     model.fit(batches.epochs(orders), steps_per_epoch=steps, validation_data=validation,
               initial_epoch=start_epoch, epochs=epochs, verbose=verbose,
+              shuffle=False,  # the batches are already shuffled, seeded per epoch
               callbacks=[keras.callbacks.TerminateOnNaN(), guard])
     if guard.diverged is not None:
         raise FloatingPointError(
