@@ -144,9 +144,9 @@ def xy(x, y, *, num_classes: int | None = None, feature_shape: tuple | None = No
         raise TypeError(f"{y_name} must be integer class labels, got dtype {y.dtype}")
     y = y.astype("int64")
     if y.min() < 0 or (num_classes is not None and y.max() >= num_classes):
-        allowed = f"[0, {num_classes})" if num_classes is not None else ">= 0"
+        allowed = f"lie in [0, {num_classes})" if num_classes is not None else "be >= 0"
         bad = y[(y < 0) | ((y >= num_classes) if num_classes is not None else False)]
-        raise ValueError(f"{y_name} labels must lie in {allowed}, got {bad[:3].tolist()}")
+        raise ValueError(f"{y_name} labels must {allowed}, got {bad[:3].tolist()}")
     x = x.astype("float32", copy=False)
     finite = np.isfinite(x)
     if not finite.all():

@@ -45,6 +45,11 @@ def load_data(data: str, *, data_path=None, seed: int = 0):
         if not path.is_file():
             raise FileNotFoundError(f"data: no such file {str(path)!r}")
         keys = ("x_train", "y_train", "x_test", "y_test")
+        import zipfile
+
+        if not zipfile.is_zipfile(path):
+            raise ValueError(f"data: {path} is not a .npz file (not a zip archive); save one with "
+                             f"np.savez(path, x_train=..., y_train=..., x_test=..., y_test=...)")
         try:
             with np.load(path, allow_pickle=False) as f:
                 missing = [k for k in keys if k not in f]
