@@ -16,7 +16,8 @@ from .registry import register_model
     # 120 training samples: small batches and enough epochs for Adam at 1e-3.
     train={"epochs": 150, "batch_size": 8},
     source="notes 002: Keras Sequential 4 -> 8 -> 8 -> 3 (139 parameters)",
-    measured={"test_accuracy": None, "data": "iris, stratified 80/20 split, seed 0"},
+    measured={"test_accuracy": 1.0, "data": "iris, stratified 80/20 split, seed 0 (30 test samples)",
+              "command": "python -m zoo train dense_classifier --seed 0"},
     tiny={"hidden_units": (4,)},
 )
 def dense_classifier(

@@ -19,7 +19,8 @@ from .registry import register_model
     # which updates all 2.6 M weights (`--batch-size 128` gives the textbook setting).
     train={"epochs": 10, "batch_size": 256},
     source="notes 002: dropout example, 10000 -> 256 -> .5 -> 128 -> .5 -> 46",
-    measured={"test_accuracy": None, "data": "Keras Reuters split (test_split=0.2, seed 113), 10,000 words"},
+    measured={"test_accuracy": 0.8045, "data": "Keras Reuters split (test_split=0.2, seed 113), 10,000 words",
+              "command": "ZOO_DATA_DIR=../shared/data python -m zoo train reuters_mlp --seed 0"},
     tiny={"input_dim": 50, "hidden_units": (8, 4)},
 )
 def reuters_mlp(

@@ -21,7 +21,8 @@ MNIST_CONFIG = {"input_shape": (28, 28, 1), "num_classes": 10, "padding": "valid
     dataset="digits",
     train={"epochs": 40, "batch_size": 32},
     source="notes 000: CNN (convolution, pooling); keras-io simple MNIST convnet",
-    measured={"test_accuracy": None, "data": "digits, stratified 80/20 split, seed 0"},
+    measured={"test_accuracy": 0.9806, "data": "digits, stratified 80/20 split, seed 0 (360 test images)",
+              "command": "python -m zoo train small_cnn --seed 0"},
     tiny={"filters": (2, 3)},
 )
 def small_cnn(
