@@ -60,8 +60,9 @@ def test_resume_with_other_settings_is_refused_and_keeps_the_checkpoint(tmp_path
     training.train("dense_classifier", out=tmp_path, epochs=2, seed=0, verbose=0)
     # Fake an unfinished run by keeping a checkpoint from other settings.
     ckpt = tmp_path / "checkpoint"
-    training._Checkpoint(ckpt, {"model": "dense_classifier", "seed": 99}).save(
-        __import__("zoo").create_model("dense_classifier"), 1, {"loss": [1.0]})
+    other = training._Checkpoint(ckpt, {"model": "dense_classifier", "seed": 99})
+    other.save(__import__("zoo").create_model("dense_classifier"), 1, {"loss": [1.0]})
+    other.wait()
     with pytest.raises(ValueError, match=r"out: .* holds an unfinished run with other settings"):
         training.train("dense_classifier", out=tmp_path, epochs=2, seed=0, verbose=0)
     assert (ckpt / "state.json").is_file()
@@ -76,3 +77,45 @@ def test_diverging_learning_rate_stops_with_a_clear_error_and_keeps_good_weights
     for name, content in good.items():
         assert (tmp_path / name).read_bytes() == content, f"{name} was overwritten by a diverged run"
     assert not (tmp_path / "checkpoint").exists(), "no checkpoint of NaN weights"
+
+
+def test_checkpoint_written_in_the_background_is_the_snapshot_taken_at_save(tmp_path):
+    import zoo
+
+    model = zoo.create_model("dense_classifier", seed=0)
+    model.optimizer.build(model.trainable_variables)
+    checkpoint = training._Checkpoint(tmp_path / "checkpoint", {"model": "dense_classifier"})
+    hist = {"loss": [0.5]}
+    before = [v.numpy().copy() for v in training._Checkpoint._variables(model)]
+    checkpoint.save(model, 1, hist)
+    for var in model.trainable_variables:  # training goes on while the writer works
+        var.assign(var.numpy() + 1.0)
+    hist["loss"].append(0.25)
+    checkpoint.wait()
+    assert not list((tmp_path / "checkpoint").glob(".*tmp*")), "no temporary file is left behind"
+
+    fresh = zoo.create_model("dense_classifier", seed=1)
+    epoch, restored_hist = training._Checkpoint(tmp_path / "checkpoint", {"model": "dense_classifier"}).restore(fresh)
+    assert (epoch, restored_hist) == (1, {"loss": [0.5]})
+    for saved, var in zip(before, training._Checkpoint._variables(fresh)):
+        np.testing.assert_array_equal(var.numpy(), saved)
+
+
+def test_a_failed_background_write_is_raised_and_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    import zoo
+
+    model = zoo.create_model("dense_classifier", seed=0)
+    checkpoint = training._Checkpoint(tmp_path / "checkpoint", {"model": "dense_classifier"})
+    checkpoint.save(model, 1, {"loss": [0.5]})
+    checkpoint.wait()
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", disk_full)
+    checkpoint.save(model, 2, {"loss": [0.5, 0.4]})
+    with pytest.raises(OSError, match="No space left on device"):
+        checkpoint.wait()
+    state = json.loads((tmp_path / "checkpoint" / "state.json").read_text())
+    assert state["epoch"] == 1
+    assert sorted(p.name for p in (tmp_path / "checkpoint").iterdir()) == ["epoch-0001.npz", "state.json"]

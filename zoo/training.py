@@ -7,6 +7,7 @@ A run directory holds ``model.keras``, ``history.csv``, ``history.json``,
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -19,6 +20,10 @@ from . import _checks, _io, datasets, registry
 VALIDATION_FRACTION = 0.1  # held out from the training split, stratified and shuffled
 MAX_STEPS_PER_EXECUTION = 64  # training steps per compiled call; the progress bar moves once per call
 EVAL_BATCH_SIZE = 256  # evaluation has no gradients to average: larger batches are just fewer steps
+# The per-epoch validation set is small (10% of the training split): gathered once, kept in memory
+# as batches this large (one batch for Reuters' 899 rows and digits' 144), so each epoch's
+# validation is one or two compiled steps (Reuters: 38 -> 15 ms, digits: 12 -> 5 ms per epoch).
+VALIDATION_BATCH_SIZE = 1024
 
 
 def validation_split(x, y, *, fraction: float = VALIDATION_FRACTION, seed: int = 0):
@@ -161,7 +166,7 @@ def _fit_epochs(model, train_xy, val_xy, checkpoint, hist, *, name, seed, batch_
     (x_tr, y_tr), (x_val, y_val) = train_xy, val_xy
     orders = np.stack([np.random.default_rng([seed, e]).permutation(len(x_tr)) for e in range(start_epoch, epochs)])
     batches = _Batches(x_tr, y_tr, batch_size)
-    validation = _Batches(x_val, y_val, max(batch_size, EVAL_BATCH_SIZE)).dataset()
+    validation = _Batches(x_val, y_val, max(batch_size, VALIDATION_BATCH_SIZE)).dataset().cache()
     guard = _EpochCheckpoint(checkpoint, hist, seed)
     steps = -(-len(x_tr) // batch_size)
     if model.steps_per_execution == 1 and model.train_function is None:
@@ -169,10 +174,16 @@ def _fit_epochs(model, train_xy, val_xy, checkpoint, hist, *, name, seed, batch_
         # mostly Python and dispatch overhead. A divisor of the epoch's steps, so
         # that no call runs into the next epoch (whose order and dropout seeds differ).
         model.steps_per_execution = max(d for d in range(1, MAX_STEPS_PER_EXECUTION + 1) if steps % d == 0)
-    model.fit(batches.epochs(orders), steps_per_epoch=steps, validation_data=validation,
-              initial_epoch=start_epoch, epochs=epochs, verbose=verbose,
-              shuffle=False,  # the batches are already shuffled, seeded per epoch
-              callbacks=[keras.callbacks.TerminateOnNaN(), guard])
+    try:
+        model.fit(batches.epochs(orders), steps_per_epoch=steps, validation_data=validation,
+                  initial_epoch=start_epoch, epochs=epochs, verbose=verbose,
+                  shuffle=False,  # the batches are already shuffled, seeded per epoch
+                  callbacks=[keras.callbacks.TerminateOnNaN(), guard])
+    except BaseException:
+        with contextlib.suppress(Exception):  # the training error is the one to report
+            checkpoint.wait()
+        raise
+    checkpoint.wait()  # the last epoch's checkpoint is on disk (or its error raised) before we go on
     if guard.diverged is not None:
         raise FloatingPointError(
             f"training {name} diverged at epoch {guard.diverged + 1} (loss became NaN or infinite); lower the "
@@ -271,11 +282,18 @@ class _Checkpoint:
     ``state.json`` names the weights file it belongs to and is replaced only
     after that file is complete, so a kill at any moment leaves a consistent
     pair (the previous epoch's, or the new one's).
+
+    :meth:`save` copies the variables (a consistent snapshot: training is
+    between epochs) and leaves the writing to a background thread, so the next
+    epoch trains while the bytes go to disk; the next :meth:`save` and
+    :meth:`wait` first finish the previous write (and raise its error, if any).
     """
 
     def __init__(self, directory: Path, config: dict):
         self.dir = Path(directory)
         self.config = config
+        self._writer = None  # the thread writing the last snapshot
+        self._error = None  # what it raised, re-raised by wait()
 
     def restore(self, model) -> tuple[int, dict]:
         state_path = self.dir / "state.json"
@@ -305,21 +323,50 @@ class _Checkpoint:
         return list(model.weights) + list(model.optimizer.variables)
 
     def save(self, model, epoch: int, hist: dict) -> None:
+        """Snapshot the variables and ``hist`` now; write them in the background."""
+        import threading
+
+        self.wait()
+        # Copies, taken while training is paused between epochs: the writer never sees later updates.
+        arrays = [_owned_copy(v.numpy()) for v in self._variables(model)]
+        state = {"epoch": epoch, "weights": f"epoch-{epoch:04d}.npz",
+                 "history": {k: list(v) for k, v in hist.items()}, "config": self.config}
+        self._writer = threading.Thread(target=self._write, args=(arrays, state), name="zoo-checkpoint")
+        self._writer.start()
+
+    def wait(self) -> None:
+        """Finish the checkpoint being written; raise the error it met, if any."""
+        if self._writer is not None:
+            self._writer.join()
+            self._writer = None
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
+
+    def _write(self, arrays: list, state: dict) -> None:
         # A plain .npz of the variables: Keras's save_weights costs ~27 ms per call whatever
         # the model's size, 4 s of a 150-epoch iris run; this is the bytes only.
-        self.dir.mkdir(parents=True, exist_ok=True)
-        weights = f"epoch-{epoch:04d}.npz"
-        with _io.atomic_path(self.dir / weights) as tmp, open(tmp, "wb") as f:
-            np.savez(f, *[np.asarray(v.numpy()) for v in self._variables(model)])
-        previous = {p.name for p in self.dir.glob("epoch-*.npz")} - {weights}
-        _io.write_json(self.dir / "state.json", {"epoch": epoch, "weights": weights, "history": hist, "config": self.config})
-        for name in previous:
-            (self.dir / name).unlink(missing_ok=True)
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            with _io.atomic_path(self.dir / state["weights"]) as tmp, open(tmp, "wb") as f:
+                np.savez(f, *arrays)
+            previous = {p.name for p in self.dir.glob("epoch-*.npz")} - {state["weights"]}
+            _io.write_json(self.dir / "state.json", state)  # only now does the new pair count
+            for name in previous:
+                (self.dir / name).unlink(missing_ok=True)
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread by wait()
+            self._error = exc
 
     def clear(self) -> None:
         import shutil
 
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _owned_copy(value) -> np.ndarray:
+    """``value`` as an array that shares no memory with a variable (TensorFlow's ``numpy()`` already copies)."""
+    array = np.asarray(value)
+    return array if array.flags.owndata else array.copy()
 
 
 def evaluate(run_dir, *, data_path=None) -> dict:
