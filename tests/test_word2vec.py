@@ -37,6 +37,15 @@ def test_defaults_are_gensims():
         assert gensim_defaults[name] == value, name
 
 
+def test_engine_defaults_per_mode_and_explicit_values_win():
+    for sg, want in settings_mod.MODE_DEFAULTS.items():
+        s = word2vec.check_settings({"sg": sg})
+        assert (s["chunk_words"], s["block_size"]) == (want["chunk_words"], want["block_size"])
+    assert settings_mod.MODE_DEFAULTS[0] != settings_mod.MODE_DEFAULTS[1]  # CBOW has its own
+    s = word2vec.check_settings({"sg": 0, "chunk_words": 256, "block_size": 8})
+    assert (s["chunk_words"], s["block_size"]) == (256, 8)
+
+
 @pytest.mark.parametrize("extra", [{}, {"max_vocab_size": 800}, {"max_final_vocab": 300}, {"min_count": 2, "sample": 1e-4},
                                    {"ns_exponent": 0.5}])
 def test_vocabulary_equals_gensims(lee, extra):

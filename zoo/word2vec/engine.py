@@ -3,12 +3,17 @@
 gensim walks the corpus one (centre, context) pair at a time, in C. Here one
 TensorFlow step trains ``chunk_words`` consecutive centre words at once:
 
-* **Blocks and bands.** The chunk is cut into blocks of ``block_size`` (T) centre
-  words. Every context word of a block lies within ``window`` (W) of it, so a
+* **Blocks and bands (skip-gram).** The chunk is cut into blocks of ``block_size`` (T)
+  centre words. Every context word of a block lies within ``window`` (W) of it, so a
   block needs the T + 2W input vectors around it. All (context, centre) scores of a
   block are one small matrix product ``X @ Y.T`` of shape (T + 2W, T); a 0/1 band
   mask keeps exactly the pairs gensim trains: ``|offset| <= b_centre`` (the
   centre's shrunken window), same document, not the centre itself.
+* **Shifted rows (CBOW).** CBOW makes one prediction per centre word, from the sum of
+  its context vectors, so no pair matrix is needed: for each offset ``o`` in
+  ``-W..W`` (not 0) the chunk's input vectors shifted by ``o``, masked by the same
+  rule, are added up (2W multiply-adds per centre instead of a (T + 2W, T) band),
+  and the error goes back to the context words along the same shifts.
 * **Shared negatives.** Each block draws ``shared_negatives`` (K) noise words from
   the unigram^ns_exponent distribution; every pair of the block uses them, each
   weighted ``negative / K``, so the expected update equals gensim's ``negative``
@@ -69,14 +74,16 @@ def build_train_function(input_table, output_table, *, sg: int, window: int, blo
     noise_weight = float(negative) / K
     # Row j of a block's context matrix is chunk position b*T + j; centre i is b*T + W + i.
     context_rows = tf.constant(np.arange(nb)[:, None] * T + np.arange(T + 2 * W)[None, :], tf.int32)
+    offsets = [o for o in range(-W, W + 1) if o]                   # CBOW: context offsets
     offset = tf.constant(np.arange(T + 2 * W)[:, None] - W - np.arange(T)[None, :], tf.int32)  # context - centre
 
     def sigmoid_error(score, label):
         """gensim's ``(label - sigmoid(score))``, zero where |score| >= MAX_EXP."""
         return (label - tf.sigmoid(score)) * tf.cast(tf.abs(score) < MAX_EXP, score.dtype)
 
-    @tf.function(jit_compile=True)
+    @tf.function(jit_compile=True, autograph=False)
     def part_updates(table_in, table_out, tok, doc, reduced, noise, lr):
+        """Skip-gram: every (context, centre) pair of a block, as band-masked matrix products."""
         tok_ctx = tf.gather(tok, context_rows)                     # (nb, T+2W) context word ids
         doc_ctx = tf.gather(doc, context_rows)
         tok_ctr = tf.reshape(tok[W:W + L], [nb, T])                # (nb, T) centre word ids
@@ -91,33 +98,51 @@ def build_train_function(input_table, output_table, *, sg: int, window: int, blo
         x = tf.gather(x_rows, context_rows)                        # (nb, T+2W, d) the same, per block
         y = tf.gather(table_out, tok_ctr)                          # (nb, T, d) output vectors of centres
         z = tf.gather(table_out, noise)                            # (nb, K, d) output vectors of noise words
-        if sg:
-            # gensim's skip-gram: the context word's input vector predicts the centre word.
-            targets = tf.concat([y, z], 1)                         # (nb, T+K, d)
-            score = tf.matmul(x, targets, transpose_b=True)        # (nb, T+2W, T+K)
-            uses = tf.matmul(pair, not_centre)                     # (nb, T+2W, K): pairs using each noise word
-            g = tf.concat([pair * sigmoid_error(score[..., :T], 1.0),
-                           uses * (noise_weight * sigmoid_error(score[..., T:], 0.0))], -1) * lr
-            d_in = tf.matmul(g, targets)                           # (nb, T+2W, d)
-            d_out = tf.matmul(g, x, transpose_a=True)              # (nb, T+K, d)
-        else:
-            # CBOW: the mean (or sum) of the context vectors predicts the centre word.
-            count = tf.reduce_sum(pair, 1)                         # (nb, T) context words per centre
-            has_context = tf.cast(count > 0, tf.float32)
-            weights = pair / tf.maximum(count, 1.0)[:, None, :] if cbow_mean else pair
-            h = tf.matmul(weights, x, transpose_a=True)            # (nb, T, d)
-            g_pos = has_context * sigmoid_error(tf.reduce_sum(h * y, -1), 1.0) * lr           # (nb, T)
-            g_neg = (has_context[..., None] * not_centre * noise_weight
-                     * sigmoid_error(tf.matmul(h, z, transpose_b=True), 0.0) * lr)            # (nb, T, K)
-            d_h = g_pos[..., None] * y + tf.matmul(g_neg, z)       # (nb, T, d)
-            if not cbow_mean:
-                d_h = d_h / tf.maximum(count, 1.0)[..., None]
-            d_in = tf.matmul(pair, d_h)                            # every context word gets the full error
-            d_out = tf.concat([g_pos[..., None] * h, tf.matmul(g_neg, h, transpose_a=True)], 1)
+        # gensim's skip-gram: the context word's input vector predicts the centre word.
+        targets = tf.concat([y, z], 1)                             # (nb, T+K, d)
+        score = tf.matmul(x, targets, transpose_b=True)            # (nb, T+2W, T+K)
+        uses = tf.matmul(pair, not_centre)                         # (nb, T+2W, K): pairs using each noise word
+        g = tf.concat([pair * sigmoid_error(score[..., :T], 1.0),
+                       uses * (noise_weight * sigmoid_error(score[..., T:], 0.0))], -1) * lr
+        d_in = tf.matmul(g, targets)                               # (nb, T+2W, d)
+        d_out = tf.matmul(g, x, transpose_a=True)                  # (nb, T+K, d)
         # Blocks overlap by 2W words: add their updates per chunk position before the scatter.
         d_in = tf.math.unsorted_segment_sum(tf.reshape(d_in, [-1, dim]), tf.reshape(context_rows, [-1]), L + 2 * W)
         return (tok, d_in,
                 tf.reshape(tf.concat([tok_ctr, noise], 1), [-1]), tf.reshape(d_out, [-1, dim]))
+
+    @tf.function(jit_compile=True, autograph=False)
+    def cbow_part_updates(table_in, table_out, tok, doc, reduced, noise, lr):
+        """CBOW without blocks of pairs: each centre's context is the 2W shifted rows around it."""
+        tok_ctr, doc_ctr = tok[W:W + L], doc[W:W + L]                # (L,) centre words
+        # mask[o][i]: the word at offset o of centre i is one of its context words (gensim's rule).
+        mask = [tf.cast((doc[W + o:W + o + L] == doc_ctr) & (doc_ctr >= 0) & (reduced >= abs(o)), tf.float32)
+                for o in offsets]
+        count = tf.add_n(mask)                                       # (L,) context words per centre
+        has_context = tf.cast(count > 0, tf.float32)
+        x_rows = tf.gather(table_in, tok)                            # (L+2W, d) input vectors of the part
+        h = tf.add_n([m[:, None] * x_rows[W + o:W + o + L] for m, o in zip(mask, offsets)])  # (L, d) context sums
+        if cbow_mean:
+            h = h / tf.maximum(count, 1.0)[:, None]
+        y = tf.gather(table_out, tok_ctr)                            # (L, d) output vectors of centres
+        z = tf.gather(table_out, noise)                              # (nb, K, d) output vectors of noise words
+        hb = tf.reshape(h, [nb, T, dim])
+        not_centre = tf.cast(tf.reshape(tok_ctr, [nb, T])[:, :, None] != noise[:, None, :], tf.float32)  # (nb, T, K)
+        g_pos = has_context * sigmoid_error(tf.reduce_sum(h * y, -1), 1.0) * lr                # (L,)
+        g_neg = (tf.reshape(has_context, [nb, T])[..., None] * not_centre * noise_weight
+                 * sigmoid_error(tf.matmul(hb, z, transpose_b=True), 0.0) * lr)                 # (nb, T, K)
+        d_h = g_pos[:, None] * y + tf.reshape(tf.matmul(g_neg, z), [L, dim])                   # (L, d)
+        if not cbow_mean:
+            d_h = d_h / tf.maximum(count, 1.0)[:, None]
+        # Every context word gets the full error: the same shifted rows, added back.
+        # d_in[k] = sum over o of mask[o][c] * d_h[c] with c = k - W - o (read from zero-padded copies).
+        mask_pad = tf.pad(tf.stack(mask), [[0, 0], [2 * W, 2 * W]])
+        d_h_pad = tf.pad(d_h, [[2 * W, 2 * W], [0, 0]])
+        d_in = tf.add_n([mask_pad[k, W - o:3 * W - o + L, None] * d_h_pad[W - o:3 * W - o + L]
+                         for k, o in enumerate(offsets)])
+        d_out = tf.concat([tf.reshape(g_pos[:, None] * h, [nb, T, dim]), tf.matmul(g_neg, hb, transpose_a=True)], 1)
+        return (tok, d_in,
+                tf.reshape(tf.concat([tf.reshape(tok_ctr, [nb, T]), noise], 1), [-1]), tf.reshape(d_out, [-1, dim]))
 
     def capped(rows, update, lr):
         """Scale a row's summed update down so that ``lr * occurrences <= max_row_step``."""
@@ -127,7 +152,7 @@ def build_train_function(input_table, output_table, *, sg: int, window: int, blo
         scale = tf.minimum(1.0, max_row_step / (lr * tf.gather(occurrences, rows)))
         return update * scale[:, None]
 
-    @tf.function(jit_compile=True)
+    @tf.function(jit_compile=True, autograph=False)
     def apply_updates(results, lr):
         rows_in, d_in, rows_out, d_out = (tf.concat([r[k] for r in results], 0) for k in range(4))
         input_table.scatter_add(tf.IndexedSlices(capped(rows_in, d_in, lr), rows_in))
@@ -137,14 +162,19 @@ def build_train_function(input_table, output_table, *, sg: int, window: int, blo
     signature = [spec([None, parts, L + 2 * W], tf.int32), spec([None, parts, L + 2 * W], tf.int32),
                  spec([None, parts, L], tf.int32), spec([None, parts, nb, K], tf.int32), spec([None], tf.float32)]
 
-    @tf.function(input_signature=signature)
+    # autograph=False everywhere: the loop is written as tf.while_loop, which halves the tracing time.
+    @tf.function(input_signature=signature, autograph=False)
     def train_steps(tok, doc, reduced, noise, lr):
-        for s in tf.range(tf.shape(tok)[0]):
+        def one_step(s):
             table_in, table_out = input_table.read_value(), output_table.read_value()
-            results = [part_updates(table_in, table_out, tok[s, p], doc[s, p], reduced[s, p], noise[s, p], lr[s])
-                       for p in range(parts)]
+            results = [(part_updates if sg else cbow_part_updates)(
+                table_in, table_out, tok[s, p], doc[s, p], reduced[s, p], noise[s, p], lr[s]) for p in range(parts)]
             apply_updates(results, lr[s])
-        return tf.shape(tok)[0]
+            return (s + 1,)
+
+        steps = tf.shape(tok)[0]
+        tf.while_loop(lambda s: s < steps, one_step, (tf.constant(0),), parallel_iterations=1)  # steps in order
+        return steps
 
     return train_steps
 

@@ -42,13 +42,24 @@ GENSIM_DEFAULTS = {
 #: (bench/word2vec_vs_gensim.py, tests/test_word2vec.py): with these the quality
 #: matches gensim's; larger steps are faster but let frequent words overshoot.
 ENGINE_DEFAULTS = {
-    "chunk_words": 2048,      # centre words trained per step (one set of stale reads, one update)
-    "block_size": 16,         # centre words per block; a block shares its noise words
+    "chunk_words": None,      # centre words trained per step (one set of stale reads, one update); None = per mode below
+    "block_size": None,       # centre words per block; a block shares its noise words; None = per mode below
     "shared_negatives": None, # noise words drawn per block (None = 4 * negative, each weighted negative / shared);
                               # 2 * negative was as fast but its top-10 neighbours matched gensim's less (81% vs 92%)
     "max_row_step": 0.2,      # a word's summed update in one step is capped at lr * occurrences = this (8 at alpha 0.025)
     "parts": 2,               # a step's centre words are split into this many parts, computed concurrently
     "steps_per_call": 16,     # steps run inside one TensorFlow call (fewer Python round trips)
+}
+
+#: ``chunk_words`` and ``block_size`` when left at None, per mode (``sg``). Measured on Reuters
+#: (bench/word2vec_vs_gensim.py and ``compare``, the issue's bars): skip-gram's step trains every
+#: (context, centre) pair and overshoots with larger steps; CBOW's step makes one prediction per
+#: centre, so it takes steps twice as large and blocks of 64 (its noise words are shared by more
+#: centres) at the same quality, which halves the steps and the noise rows to update. CBOW with
+#: blocks of 128, or 10 shared negatives, fell under the 80% neighbour-overlap bar.
+MODE_DEFAULTS = {
+    1: {"chunk_words": 2048, "block_size": 16},   # skip-gram
+    0: {"chunk_words": 4096, "block_size": 64},   # CBOW
 }
 
 ALLOWED = tuple(GENSIM_DEFAULTS) + tuple(ENGINE_DEFAULTS)
@@ -121,6 +132,9 @@ def check_settings(settings: dict) -> dict:
         raise ValueError(f"hs must be 0: hierarchical softmax is not implemented, only negative sampling; got hs={s['hs']!r}")
     s["hs"] = 0
     s["workers"] = _checks.positive_int("workers", s["workers"])
+    for name, value in MODE_DEFAULTS[s["sg"]].items():
+        if s[name] is None:
+            s[name] = value
     s["block_size"] = _checks.positive_int("block_size", s["block_size"])
     s["parts"] = _checks.positive_int("parts", s["parts"])
     s["chunk_words"] = _checks.positive_int("chunk_words", s["chunk_words"])
