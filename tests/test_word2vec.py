@@ -40,7 +40,7 @@ def test_defaults_are_gensims():
 def test_engine_defaults_per_mode_and_explicit_values_win():
     for sg, want in settings_mod.MODE_DEFAULTS.items():
         s = word2vec.check_settings({"sg": sg})
-        assert (s["chunk_words"], s["block_size"]) == (want["chunk_words"], want["block_size"])
+        assert (s["chunk_words"], s["block_size"], s["parts"]) == (want["chunk_words"], want["block_size"], want["parts"])
     assert settings_mod.MODE_DEFAULTS[0] != settings_mod.MODE_DEFAULTS[1]  # CBOW has its own
     s = word2vec.check_settings({"sg": 0, "chunk_words": 256, "block_size": 8})
     assert (s["chunk_words"], s["block_size"]) == (256, 8)
@@ -84,7 +84,7 @@ def _stream(docs, **overrides):
 
 
 def test_pipeline_windows_documents_and_learning_rate(lee):
-    stream, v, s = _stream(lee, sample=0, epochs=2, chunk_words=256, block_size=16)
+    stream, v, s = _stream(lee, sample=0, epochs=2, chunk_words=256, block_size=16, parts=2)
     batches = list(stream.batches(0))
     width = 256 // 2 + 2 * s["window"]
     assert all(b.tok.shape[1:] == (2, width) for b in batches)

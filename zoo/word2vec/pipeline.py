@@ -157,38 +157,63 @@ def _take_words(docs, words: int):
             return
 
 
-def prefetch(iterable, size: int = 2):
+class prefetch:
     """Iterate ``iterable`` in a background thread, ``size`` items ahead (NumPy and TensorFlow
-    release the GIL, so preparing the next batch overlaps with training on this one)."""
-    q: queue.Queue = queue.Queue(maxsize=size)
-    done = object()
-    stop = threading.Event()
+    release the GIL, so preparing the next batch overlaps with training on this one).
 
-    def produce():
+    The thread starts at once, so the first items are being prepared while the caller does
+    other work (the trainer compiles its step meanwhile). Use it as a context manager, or
+    call :meth:`close`, to stop the thread when not iterated to the end.
+
+    Example:
+        >>> with prefetch(range(3)) as items:
+        ...     list(items)
+        [0, 1, 2]
+    """
+
+    _done = object()
+
+    def __init__(self, iterable, size: int = 2):
+        self._queue: queue.Queue = queue.Queue(maxsize=size)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._produce, args=(iter(iterable),), daemon=True,
+                                        name="word2vec-pipeline")
+        self._thread.start()
+
+    def _produce(self, items):
         try:
-            for item in iterable:
-                while not stop.is_set():
+            for item in items:
+                while not self._stop.is_set():
                     try:
-                        q.put(item, timeout=0.1)
+                        self._queue.put(item, timeout=0.1)
                         break
                     except queue.Full:
                         continue
-                if stop.is_set():
+                if self._stop.is_set():
                     return
-            q.put(done)
+            self._queue.put(self._done)
         except BaseException as exc:  # handed to the consumer, raised there
-            q.put(exc)
+            self._queue.put(exc)
 
-    thread = threading.Thread(target=produce, daemon=True, name="word2vec-pipeline")
-    thread.start()
-    try:
-        while True:
-            item = q.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join(timeout=5)
+    def __iter__(self):
+        try:
+            while True:
+                item = self._queue.get()
+                if item is self._done:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            self.close()
+
+    def close(self):
+        """Stop the thread (it may be waiting to hand over an item)."""
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

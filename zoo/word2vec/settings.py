@@ -47,7 +47,7 @@ ENGINE_DEFAULTS = {
     "shared_negatives": None, # noise words drawn per block (None = 4 * negative, each weighted negative / shared);
                               # 2 * negative was as fast but its top-10 neighbours matched gensim's less (81% vs 92%)
     "max_row_step": 0.2,      # a word's summed update in one step is capped at lr * occurrences = this (8 at alpha 0.025)
-    "parts": 2,               # a step's centre words are split into this many parts, computed concurrently
+    "parts": None,            # a step's centre words are split into this many parts; None = per mode below
     "steps_per_call": 16,     # steps run inside one TensorFlow call (fewer Python round trips)
 }
 
@@ -57,9 +57,11 @@ ENGINE_DEFAULTS = {
 #: centre, so it takes steps twice as large and blocks of 64 (its noise words are shared by more
 #: centres) at the same quality, which halves the steps and the noise rows to update. CBOW with
 #: blocks of 128, or 10 shared negatives, fell under the 80% neighbour-overlap bar.
+#: ``parts``: skip-gram computes its two parts concurrently (one per core); CBOW's whole step is
+#: one XLA function whose work XLA's threads share, which measured faster with one part.
 MODE_DEFAULTS = {
-    1: {"chunk_words": 2048, "block_size": 16},   # skip-gram
-    0: {"chunk_words": 4096, "block_size": 64},   # CBOW
+    1: {"chunk_words": 2048, "block_size": 16, "parts": 2},   # skip-gram
+    0: {"chunk_words": 4096, "block_size": 64, "parts": 1},   # CBOW
 }
 
 ALLOWED = tuple(GENSIM_DEFAULTS) + tuple(ENGINE_DEFAULTS)
