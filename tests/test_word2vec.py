@@ -112,6 +112,16 @@ def test_subsampling_keeps_gensims_share(lee):
     assert kept < 0.8 * len(ids)  # frequent words were dropped
 
 
+def test_noise_lookup_table_gives_searchsorteds_words(lee):
+    stream, v, _ = _stream(lee)
+    B = pipeline.NOISE_BUCKETS
+    # Random draws, draws on bucket edges, and draws equal to the cdf's steps (the ties).
+    u = np.concatenate([np.random.default_rng(0).random(100_000), np.arange(0, B, 7) / B, v.noise_cdf[:-1]])
+    noise = stream._noise(u)
+    assert noise.dtype == np.int32
+    np.testing.assert_array_equal(noise, np.minimum(np.searchsorted(v.noise_cdf, u), len(v) - 1))
+
+
 def test_pipeline_is_repeatable_and_seeded(lee):
     a, _, _ = _stream(lee)
     b, _, _ = _stream(lee)

@@ -33,6 +33,7 @@ from .settings import MAX_WORDS_PER_DOCUMENT
 
 PIECE_WORDS = 1 << 20        # raw words expanded at once (about 30 MB of arrays)
 CACHE_WORDS = 50_000_000     # keep word ids between epochs up to this many words (8 bytes each)
+NOISE_BUCKETS = 1 << 18      # buckets of the noise-word lookup table (1 MB); draws in a bucket holding a cdf step are searched
 
 
 @dataclass
@@ -67,6 +68,23 @@ class Stream:
         self.part_words = settings["chunk_words"] // parts
         self.cache_words = cache_words
         self._cache: list | None = None
+        self._noise_bounds: np.ndarray | None = None
+
+    # ------------------------------------------------------------------ noise words
+    def _noise(self, u: np.ndarray) -> np.ndarray:
+        """Noise word ids for uniform draws ``u``: ``searchsorted(noise_cdf, u)``, the same
+        ids, but looked up in a table of ``NOISE_BUCKETS`` buckets of ``u`` (one read instead
+        of a binary search); only draws in a bucket holding a step of the cdf are searched."""
+        cdf = self.vocab.noise_cdf
+        if self._noise_bounds is None:
+            # bounds[b] = searchsorted(cdf, b / B): every u in [b/B, (b+1)/B) has its id in
+            # bounds[b]..bounds[b+1], so equal bounds decide it (b / B and u * B are exact).
+            self._noise_bounds = np.searchsorted(cdf, np.arange(NOISE_BUCKETS + 1) / NOISE_BUCKETS).astype(np.int32)
+        bucket = (u * NOISE_BUCKETS).astype(np.int32)
+        noise = self._noise_bounds[bucket]
+        open_ = noise != self._noise_bounds[bucket + 1]
+        noise[open_] = np.searchsorted(cdf, u[open_])
+        return np.minimum(noise, len(self.vocab) - 1, out=noise)
 
     # ------------------------------------------------------------------ pieces
     def _pieces(self):
@@ -131,11 +149,8 @@ class Stream:
         tok = np.concatenate([np.zeros(W, np.int32), ids, np.zeros(pad + W, np.int32)])
         docs = np.concatenate([np.full(W, -1, np.int32), doc, np.full(pad + W, -1, np.int32)])
         reduced = np.concatenate([reduced, np.zeros(pad, np.int32)]).reshape(steps, P, L)
-        windows = np.arange(steps * P)[:, None] * L + np.arange(L + 2 * W)[None, :]
-        tok = tok[windows].reshape(steps, P, L + 2 * W)
-        docs = docs[windows].reshape(steps, P, L + 2 * W)
-        noise = np.searchsorted(self.vocab.noise_cdf, rng.random((steps, P, L // T, K)))
-        noise = np.minimum(noise, len(self.vocab) - 1).astype(np.int32)
+        tok, docs = (_windows(a, L + 2 * W, L, steps * P).reshape(steps, P, L + 2 * W) for a in (tok, docs))
+        noise = self._noise(rng.random((steps, P, L // T, K)))
         # 6. gensim's learning rate: alpha -> min_alpha linearly in the raw words seen.
         progress = (epoch + start + share * np.arange(steps) / steps) / s["epochs"]
         lr = np.maximum(s["min_alpha"], s["alpha"] - (s["alpha"] - s["min_alpha"]) * progress).astype(np.float32)
@@ -145,6 +160,11 @@ class Stream:
             centres = min(last * L * P, n) - first * L * P
             yield Batch(tok[first:last], docs[first:last], reduced[first:last], noise[first:last], lr[first:last],
                         raw_words=round(raw * centres / n), centre_words=centres)
+
+
+def _windows(a: np.ndarray, width: int, stride: int, count: int) -> np.ndarray:
+    """``count`` windows of ``width`` elements of ``a``, starting every ``stride`` (a copy)."""
+    return np.ascontiguousarray(np.lib.stride_tricks.sliding_window_view(a, width)[::stride][:count])
 
 
 def _take_words(docs, words: int):
