@@ -40,7 +40,7 @@ def test_defaults_are_gensims():
 def test_engine_defaults_per_mode_and_explicit_values_win():
     for sg, want in settings_mod.MODE_DEFAULTS.items():
         s = word2vec.check_settings({"sg": sg})
-        assert (s["chunk_words"], s["block_size"], s["parts"]) == (want["chunk_words"], want["block_size"], want["parts"])
+        assert {name: s[name] for name in want} == want
     assert settings_mod.MODE_DEFAULTS[0] != settings_mod.MODE_DEFAULTS[1]  # CBOW has its own
     s = word2vec.check_settings({"sg": 0, "chunk_words": 256, "block_size": 8})
     assert (s["chunk_words"], s["block_size"]) == (256, 8)

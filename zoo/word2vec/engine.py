@@ -29,10 +29,12 @@ TensorFlow step trains ``chunk_words`` consecutive centre words at once:
   other); a word occurring so often in one step that ``lr * occurrences`` exceeds
   ``max_row_step`` has its summed update scaled down to that, which keeps the most
   frequent words from overshooting (sequential updates would see each other).
-* **Speed.** The gradient of each part of a step (``parts``, one per CPU core) is
-  one XLA-compiled function; TensorFlow runs the parts concurrently, then one
-  XLA function applies all updates in a fixed order, so a seeded run is
-  repeatable bit for bit. ``steps_per_call`` steps run inside one call.
+* **Speed.** Skip-gram: the gradient of each part of a step (``parts``, one per CPU
+  core) is one XLA-compiled function; TensorFlow runs the parts concurrently, then
+  one XLA function applies all updates in a fixed order, so a seeded run is
+  repeatable bit for bit. CBOW: the whole step (gradient and updates) is one XLA
+  function, whose work XLA's own threads share (measured faster than concurrent
+  parts for CBOW's shorter step). ``steps_per_call`` steps run inside one call.
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ ENGINE_DEFAULTS = {
                               # 2 * negative was as fast but its top-10 neighbours matched gensim's less (81% vs 92%)
     "max_row_step": 0.2,      # a word's summed update in one step is capped at lr * occurrences = this (8 at alpha 0.025)
     "parts": None,            # a step's centre words are split into this many parts; None = per mode below
-    "steps_per_call": 16,     # steps run inside one TensorFlow call (fewer Python round trips)
+    "steps_per_call": None,   # steps run inside one TensorFlow call (fewer Python round trips); None = per mode below
 }
 
 #: ``chunk_words`` and ``block_size`` when left at None, per mode (``sg``). Measured on Reuters
@@ -59,9 +59,10 @@ ENGINE_DEFAULTS = {
 #: blocks of 128, or 10 shared negatives, fell under the 80% neighbour-overlap bar.
 #: ``parts``: skip-gram computes its two parts concurrently (one per core); CBOW's whole step is
 #: one XLA function whose work XLA's threads share, which measured faster with one part.
+#: ``steps_per_call``: CBOW's steps are short (about 2 ms), so it runs more of them per call.
 MODE_DEFAULTS = {
-    1: {"chunk_words": 2048, "block_size": 16, "parts": 2},   # skip-gram
-    0: {"chunk_words": 4096, "block_size": 64, "parts": 1},   # CBOW
+    1: {"chunk_words": 2048, "block_size": 16, "parts": 2, "steps_per_call": 16},   # skip-gram
+    0: {"chunk_words": 4096, "block_size": 64, "parts": 1, "steps_per_call": 64},   # CBOW
 }
 
 ALLOWED = tuple(GENSIM_DEFAULTS) + tuple(ENGINE_DEFAULTS)
