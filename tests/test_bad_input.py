@@ -386,7 +386,7 @@ WORD2VEC_TRAIN_CASES = [
     ("float window", "lee", {"window": 2.5}, TypeError, r"window must be an integer >= 1, got 2.5 \(float\)"),
     ("hs=1", "lee", {"hs": 1}, ValueError, r"hs must be 0: hierarchical softmax is not implemented"),
     ("misspelt setting", "lee", {"windw": 3}, ValueError, r"unknown Word2Vec setting\(s\) 'windw' \(did you mean 'window'\?\); allowed: sg, "),
-    ("engine setting", "lee", {"chunk_words": 1000}, ValueError, r"chunk_words must be a multiple of block_size \* parts \(64 \* 2\), got 1000"),
+    ("engine setting", "lee", {"chunk_words": 1000}, ValueError, r"chunk_words must be a multiple of block_size \* parts \(64 \* 1\), got 1000"),
 ]
 
 

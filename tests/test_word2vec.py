@@ -40,7 +40,7 @@ def test_defaults_are_gensims():
 def test_engine_defaults_per_mode_and_explicit_values_win():
     for sg, want in settings_mod.MODE_DEFAULTS.items():
         s = word2vec.check_settings({"sg": sg})
-        assert (s["chunk_words"], s["block_size"]) == (want["chunk_words"], want["block_size"])
+        assert {name: s[name] for name in want} == want
     assert settings_mod.MODE_DEFAULTS[0] != settings_mod.MODE_DEFAULTS[1]  # CBOW has its own
     s = word2vec.check_settings({"sg": 0, "chunk_words": 256, "block_size": 8})
     assert (s["chunk_words"], s["block_size"]) == (256, 8)
@@ -84,7 +84,7 @@ def _stream(docs, **overrides):
 
 
 def test_pipeline_windows_documents_and_learning_rate(lee):
-    stream, v, s = _stream(lee, sample=0, epochs=2, chunk_words=256, block_size=16)
+    stream, v, s = _stream(lee, sample=0, epochs=2, chunk_words=256, block_size=16, parts=2)
     batches = list(stream.batches(0))
     width = 256 // 2 + 2 * s["window"]
     assert all(b.tok.shape[1:] == (2, width) for b in batches)
@@ -110,6 +110,16 @@ def test_subsampling_keeps_gensims_share(lee):
     expected = v.keep_probability[ids].sum()
     assert abs(kept - expected) < 4 * np.sqrt(expected)
     assert kept < 0.8 * len(ids)  # frequent words were dropped
+
+
+def test_noise_lookup_table_gives_searchsorteds_words(lee):
+    stream, v, _ = _stream(lee)
+    B = pipeline.NOISE_BUCKETS
+    # Random draws, draws on bucket edges, and draws equal to the cdf's steps (the ties).
+    u = np.concatenate([np.random.default_rng(0).random(100_000), np.arange(0, B, 7) / B, v.noise_cdf[:-1]])
+    noise = stream._noise(u)
+    assert noise.dtype == np.int32
+    np.testing.assert_array_equal(noise, np.minimum(np.searchsorted(v.noise_cdf, u), len(v) - 1))
 
 
 def test_pipeline_is_repeatable_and_seeded(lee):

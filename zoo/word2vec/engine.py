@@ -29,10 +29,12 @@ TensorFlow step trains ``chunk_words`` consecutive centre words at once:
   other); a word occurring so often in one step that ``lr * occurrences`` exceeds
   ``max_row_step`` has its summed update scaled down to that, which keeps the most
   frequent words from overshooting (sequential updates would see each other).
-* **Speed.** The gradient of each part of a step (``parts``, one per CPU core) is
-  one XLA-compiled function; TensorFlow runs the parts concurrently, then one
-  XLA function applies all updates in a fixed order, so a seeded run is
-  repeatable bit for bit. ``steps_per_call`` steps run inside one call.
+* **Speed.** Skip-gram: the gradient of each part of a step (``parts``, one per CPU
+  core) is one XLA-compiled function; TensorFlow runs the parts concurrently, then
+  one XLA function applies all updates in a fixed order, so a seeded run is
+  repeatable bit for bit. CBOW: the whole step (gradient and updates) is one XLA
+  function, whose work XLA's own threads share (measured faster than concurrent
+  parts for CBOW's shorter step). ``steps_per_call`` steps run inside one call.
 """
 
 from __future__ import annotations
@@ -111,7 +113,6 @@ def build_train_function(input_table, output_table, *, sg: int, window: int, blo
         return (tok, d_in,
                 tf.reshape(tf.concat([tok_ctr, noise], 1), [-1]), tf.reshape(d_out, [-1, dim]))
 
-    @tf.function(jit_compile=True, autograph=False)
     def cbow_part_updates(table_in, table_out, tok, doc, reduced, noise, lr):
         """CBOW without blocks of pairs: each centre's context is the 2W shifted rows around it."""
         tok_ctr, doc_ctr = tok[W:W + L], doc[W:W + L]                # (L,) centre words
@@ -152,11 +153,20 @@ def build_train_function(input_table, output_table, *, sg: int, window: int, blo
         scale = tf.minimum(1.0, max_row_step / (lr * tf.gather(occurrences, rows)))
         return update * scale[:, None]
 
-    @tf.function(jit_compile=True, autograph=False)
-    def apply_updates(results, lr):
+    def update_tables(results, lr):
         rows_in, d_in, rows_out, d_out = (tf.concat([r[k] for r in results], 0) for k in range(4))
         input_table.scatter_add(tf.IndexedSlices(capped(rows_in, d_in, lr), rows_in))
         output_table.scatter_add(tf.IndexedSlices(capped(rows_out, d_out, lr), rows_out))
+
+    apply_updates = tf.function(update_tables, jit_compile=True, autograph=False)
+
+    @tf.function(jit_compile=True, autograph=False)
+    def cbow_step(tok, doc, reduced, noise, lr):
+        """CBOW: a whole step (every part, then the updates) as one XLA function; XLA's own
+        threads share its work, which measured faster than concurrent parts for CBOW."""
+        table_in, table_out = input_table.read_value(), output_table.read_value()
+        update_tables([cbow_part_updates(table_in, table_out, tok[p], doc[p], reduced[p], noise[p], lr)
+                       for p in range(parts)], lr)
 
     spec = tf.TensorSpec
     signature = [spec([None, parts, L + 2 * W], tf.int32), spec([None, parts, L + 2 * W], tf.int32),
@@ -166,9 +176,12 @@ def build_train_function(input_table, output_table, *, sg: int, window: int, blo
     @tf.function(input_signature=signature, autograph=False)
     def train_steps(tok, doc, reduced, noise, lr):
         def one_step(s):
+            if not sg:
+                cbow_step(tok[s], doc[s], reduced[s], noise[s], lr[s])
+                return (s + 1,)
             table_in, table_out = input_table.read_value(), output_table.read_value()
-            results = [(part_updates if sg else cbow_part_updates)(
-                table_in, table_out, tok[s, p], doc[s, p], reduced[s, p], noise[s, p], lr[s]) for p in range(parts)]
+            results = [part_updates(table_in, table_out, tok[s, p], doc[s, p], reduced[s, p], noise[s, p], lr[s])
+                       for p in range(parts)]
             apply_updates(results, lr[s])
             return (s + 1,)
 

@@ -33,6 +33,7 @@ from .settings import MAX_WORDS_PER_DOCUMENT
 
 PIECE_WORDS = 1 << 20        # raw words expanded at once (about 30 MB of arrays)
 CACHE_WORDS = 50_000_000     # keep word ids between epochs up to this many words (8 bytes each)
+NOISE_BUCKETS = 1 << 18      # buckets of the noise-word lookup table (1 MB); draws in a bucket holding a cdf step are searched
 
 
 @dataclass
@@ -67,6 +68,23 @@ class Stream:
         self.part_words = settings["chunk_words"] // parts
         self.cache_words = cache_words
         self._cache: list | None = None
+        self._noise_bounds: np.ndarray | None = None
+
+    # ------------------------------------------------------------------ noise words
+    def _noise(self, u: np.ndarray) -> np.ndarray:
+        """Noise word ids for uniform draws ``u``: ``searchsorted(noise_cdf, u)``, the same
+        ids, but looked up in a table of ``NOISE_BUCKETS`` buckets of ``u`` (one read instead
+        of a binary search); only draws in a bucket holding a step of the cdf are searched."""
+        cdf = self.vocab.noise_cdf
+        if self._noise_bounds is None:
+            # bounds[b] = searchsorted(cdf, b / B): every u in [b/B, (b+1)/B) has its id in
+            # bounds[b]..bounds[b+1], so equal bounds decide it (b / B and u * B are exact).
+            self._noise_bounds = np.searchsorted(cdf, np.arange(NOISE_BUCKETS + 1) / NOISE_BUCKETS).astype(np.int32)
+        bucket = (u * NOISE_BUCKETS).astype(np.int32)
+        noise = self._noise_bounds[bucket]
+        open_ = noise != self._noise_bounds[bucket + 1]
+        noise[open_] = np.searchsorted(cdf, u[open_])
+        return np.minimum(noise, len(self.vocab) - 1, out=noise)
 
     # ------------------------------------------------------------------ pieces
     def _pieces(self):
@@ -131,11 +149,8 @@ class Stream:
         tok = np.concatenate([np.zeros(W, np.int32), ids, np.zeros(pad + W, np.int32)])
         docs = np.concatenate([np.full(W, -1, np.int32), doc, np.full(pad + W, -1, np.int32)])
         reduced = np.concatenate([reduced, np.zeros(pad, np.int32)]).reshape(steps, P, L)
-        windows = np.arange(steps * P)[:, None] * L + np.arange(L + 2 * W)[None, :]
-        tok = tok[windows].reshape(steps, P, L + 2 * W)
-        docs = docs[windows].reshape(steps, P, L + 2 * W)
-        noise = np.searchsorted(self.vocab.noise_cdf, rng.random((steps, P, L // T, K)))
-        noise = np.minimum(noise, len(self.vocab) - 1).astype(np.int32)
+        tok, docs = (_windows(a, L + 2 * W, L, steps * P).reshape(steps, P, L + 2 * W) for a in (tok, docs))
+        noise = self._noise(rng.random((steps, P, L // T, K)))
         # 6. gensim's learning rate: alpha -> min_alpha linearly in the raw words seen.
         progress = (epoch + start + share * np.arange(steps) / steps) / s["epochs"]
         lr = np.maximum(s["min_alpha"], s["alpha"] - (s["alpha"] - s["min_alpha"]) * progress).astype(np.float32)
@@ -145,6 +160,11 @@ class Stream:
             centres = min(last * L * P, n) - first * L * P
             yield Batch(tok[first:last], docs[first:last], reduced[first:last], noise[first:last], lr[first:last],
                         raw_words=round(raw * centres / n), centre_words=centres)
+
+
+def _windows(a: np.ndarray, width: int, stride: int, count: int) -> np.ndarray:
+    """``count`` windows of ``width`` elements of ``a``, starting every ``stride`` (a copy)."""
+    return np.ascontiguousarray(np.lib.stride_tricks.sliding_window_view(a, width)[::stride][:count])
 
 
 def _take_words(docs, words: int):
@@ -157,38 +177,63 @@ def _take_words(docs, words: int):
             return
 
 
-def prefetch(iterable, size: int = 2):
+class prefetch:
     """Iterate ``iterable`` in a background thread, ``size`` items ahead (NumPy and TensorFlow
-    release the GIL, so preparing the next batch overlaps with training on this one)."""
-    q: queue.Queue = queue.Queue(maxsize=size)
-    done = object()
-    stop = threading.Event()
+    release the GIL, so preparing the next batch overlaps with training on this one).
 
-    def produce():
+    The thread starts at once, so the first items are being prepared while the caller does
+    other work (the trainer compiles its step meanwhile). Use it as a context manager, or
+    call :meth:`close`, to stop the thread when not iterated to the end.
+
+    Example:
+        >>> with prefetch(range(3)) as items:
+        ...     list(items)
+        [0, 1, 2]
+    """
+
+    _done = object()
+
+    def __init__(self, iterable, size: int = 2):
+        self._queue: queue.Queue = queue.Queue(maxsize=size)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._produce, args=(iter(iterable),), daemon=True,
+                                        name="word2vec-pipeline")
+        self._thread.start()
+
+    def _produce(self, items):
         try:
-            for item in iterable:
-                while not stop.is_set():
+            for item in items:
+                while not self._stop.is_set():
                     try:
-                        q.put(item, timeout=0.1)
+                        self._queue.put(item, timeout=0.1)
                         break
                     except queue.Full:
                         continue
-                if stop.is_set():
+                if self._stop.is_set():
                     return
-            q.put(done)
+            self._queue.put(self._done)
         except BaseException as exc:  # handed to the consumer, raised there
-            q.put(exc)
+            self._queue.put(exc)
 
-    thread = threading.Thread(target=produce, daemon=True, name="word2vec-pipeline")
-    thread.start()
-    try:
-        while True:
-            item = q.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join(timeout=5)
+    def __iter__(self):
+        try:
+            while True:
+                item = self._queue.get()
+                if item is self._done:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            self.close()
+
+    def close(self):
+        """Stop the thread (it may be waiting to hand over an item)."""
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -46,20 +46,27 @@ ENGINE_DEFAULTS = {
     "block_size": None,       # centre words per block; a block shares its noise words; None = per mode below
     "shared_negatives": None, # noise words drawn per block (None = 4 * negative, each weighted negative / shared);
                               # 2 * negative was as fast but its top-10 neighbours matched gensim's less (81% vs 92%)
-    "max_row_step": 0.2,      # a word's summed update in one step is capped at lr * occurrences = this (8 at alpha 0.025)
-    "parts": 2,               # a step's centre words are split into this many parts, computed concurrently
-    "steps_per_call": 16,     # steps run inside one TensorFlow call (fewer Python round trips)
+    "max_row_step": None,     # a word's summed update in one step is capped at lr * occurrences = this (skip-gram's 0.2:
+                              # 8 at alpha 0.025); left out = per mode below; None given explicitly = no cap
+    "parts": None,            # a step's centre words are split into this many parts; None = per mode below
+    "steps_per_call": None,   # steps run inside one TensorFlow call (fewer Python round trips); None = per mode below
 }
 
 #: ``chunk_words`` and ``block_size`` when left at None, per mode (``sg``). Measured on Reuters
 #: (bench/word2vec_vs_gensim.py and ``compare``, the issue's bars): skip-gram's step trains every
 #: (context, centre) pair and overshoots with larger steps; CBOW's step makes one prediction per
-#: centre, so it takes steps twice as large and blocks of 64 (its noise words are shared by more
+#: centre, so it takes larger steps and blocks of 64 (its noise words are shared by more
 #: centres) at the same quality, which halves the steps and the noise rows to update. CBOW with
 #: blocks of 128, or 10 shared negatives, fell under the 80% neighbour-overlap bar.
+#: ``parts``: skip-gram computes its two parts concurrently (one per core); CBOW's whole step is
+#: one XLA function whose work XLA's threads share, which measured faster with one part.
+#: ``steps_per_call``: CBOW's steps are short (a few ms), so it runs more of them per call.
+#: CBOW's steps of 8,192 centre words (1.2x faster than 4,096) keep the bars with a looser ``max_row_step``:
+#: 0.3 measured WordSim-353 -0.008..-0.011, analogy -0.46..-0.55 points, neighbour overlap 82-84% (3 runs);
+#: 0.4 overlap 81-83%; 0.2 analogy -1.1 points; 0.1 failed the bars. (4,096 and 0.2: overlap 85-88%.)
 MODE_DEFAULTS = {
-    1: {"chunk_words": 2048, "block_size": 16},   # skip-gram
-    0: {"chunk_words": 4096, "block_size": 64},   # CBOW
+    1: {"chunk_words": 2048, "block_size": 16, "parts": 2, "steps_per_call": 16, "max_row_step": 0.2},   # skip-gram
+    0: {"chunk_words": 8192, "block_size": 64, "parts": 1, "steps_per_call": 32, "max_row_step": 0.3},   # CBOW
 }
 
 ALLOWED = tuple(GENSIM_DEFAULTS) + tuple(ENGINE_DEFAULTS)
@@ -133,7 +140,8 @@ def check_settings(settings: dict) -> dict:
     s["hs"] = 0
     s["workers"] = _checks.positive_int("workers", s["workers"])
     for name, value in MODE_DEFAULTS[s["sg"]].items():
-        if s[name] is None:
+        # A mode's default fills a setting left out, or left at None (except max_row_step: None = no cap).
+        if name not in settings or (s[name] is None and name != "max_row_step"):
             s[name] = value
     s["block_size"] = _checks.positive_int("block_size", s["block_size"])
     s["parts"] = _checks.positive_int("parts", s["parts"])

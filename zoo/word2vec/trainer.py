@@ -187,19 +187,22 @@ def train(corpus, *, progress: bool = True, data_path=None, **settings) -> Word2
 
     centre_words = 0
     start = time.perf_counter()
-    # Tracing and XLA compilation happen on the first call; they count as training time
-    # and are also reported on their own.
-    step(*engine.empty_inputs(parts=parts, part_words=s["chunk_words"] // parts, window=s["window"],
-                              block_size=s["block_size"], shared_negatives=s["shared_negatives"]))
-    compile_seconds = time.perf_counter() - start
-    with tqdm(total=vocab.total_words * s["epochs"], unit="word", unit_scale=True, disable=not progress,
-              desc=f"{name} ({len(vocab):,} words)", smoothing=0.1) as bar:
-        for epoch in range(s["epochs"]):
-            bar.set_postfix_str(f"epoch {epoch + 1}/{s['epochs']}")
-            for batch in pipeline.prefetch(stream.batches(epoch)):
-                step(batch.tok, batch.doc, batch.reduced, batch.noise, batch.lr)
-                centre_words += batch.centre_words
-                bar.update(batch.raw_words)
+    # One pipeline thread for all epochs: it prepares the first batches while the step
+    # compiles, and each epoch's first batches while the previous epoch trains.
+    epochs = ((epoch, batch) for epoch in range(s["epochs"]) for batch in stream.batches(epoch))
+    with pipeline.prefetch(epochs) as batches, \
+            tqdm(total=vocab.total_words * s["epochs"], unit="word", unit_scale=True, disable=not progress,
+                 desc=f"{name} ({len(vocab):,} words)", smoothing=0.1) as bar:
+        # Tracing and XLA compilation happen on the first call; they count as training time
+        # and are also reported on their own.
+        step(*engine.empty_inputs(parts=parts, part_words=s["chunk_words"] // parts, window=s["window"],
+                                  block_size=s["block_size"], shared_negatives=s["shared_negatives"]))
+        compile_seconds = time.perf_counter() - start
+        for epoch, batch in batches:
+            bar.set_postfix_str(f"epoch {epoch + 1}/{s['epochs']}", refresh=False)
+            step(batch.tok, batch.doc, batch.reduced, batch.noise, batch.lr)
+            centre_words += batch.centre_words
+            bar.update(batch.raw_words)
     train_seconds = time.perf_counter() - start
     if not np.all(np.isfinite(model.get_layer("input_vectors").embeddings)):
         raise FloatingPointError(f"training diverged (non-finite word vectors); lower alpha (got {s['alpha']})")
