@@ -1,6 +1,7 @@
 """Loaders: shapes, preprocessing, Keras fidelity, the search order and its errors."""
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -117,13 +118,32 @@ def test_corrupt_or_truncated_file_is_a_clear_hash_error(monkeypatch, tmp_path, 
         datasets.load("reuters", path=tmp_path)
 
 
+def _keras_target(fname, cache_dir, cache_subdir, **kwargs):
+    """Where Keras 3's ``get_file`` writes: a bare file name inside ``cache_dir/cache_subdir``."""
+    assert "/" not in fname, f"Keras 3 refuses paths as fname: {fname!r}"
+    return Path(cache_dir) / cache_subdir / fname
+
+
+@needs_reuters
+def test_download_through_keras_get_file_lands_verified_under_the_final_name(monkeypatch, tmp_path):
+    """Keras's real ``get_file`` (no fake), fed from a ``file://`` origin: the offline stand-in for the web."""
+    _isolate(monkeypatch, tmp_path)
+    monkeypatch.delenv("ZOO_OFFLINE")
+    monkeypatch.setattr(datasets, "_KERAS_ORIGIN", reuters_dir().resolve().as_uri() + "/")
+    found = datasets.find_file("reuters.npz")
+    cache = tmp_path / "keras_home" / "datasets"
+    assert found == cache / "reuters.npz"
+    assert [p.name for p in cache.iterdir()] == ["reuters.npz"]  # no temporary file left beside it
+    assert found.read_bytes() == (reuters_dir() / "reuters.npz").read_bytes()
+
+
 def test_failed_download_leaves_no_partial_file(monkeypatch, tmp_path):
     _isolate(monkeypatch, tmp_path)
     monkeypatch.delenv("ZOO_OFFLINE")
     import keras
 
     def broken_get_file(fname, origin, **kwargs):
-        with open(fname, "wb") as f:  # half a file, then the connection drops
+        with open(_keras_target(fname, **kwargs), "wb") as f:  # half a file, then the connection drops
             f.write(b"PK\x03\x04 partial")
         raise ConnectionError("connection reset")
 
@@ -139,9 +159,9 @@ def test_download_with_wrong_hash_is_not_kept(monkeypatch, tmp_path):
     import keras
 
     def fake_get_file(fname, origin, **kwargs):
-        with open(fname, "wb") as f:
-            f.write(b"not the reuters file")
-        return fname
+        target = _keras_target(fname, **kwargs)
+        target.write_bytes(b"not the reuters file")
+        return str(target)
 
     monkeypatch.setattr(keras.utils, "get_file", fake_get_file)
     with pytest.raises(ChecksumError):

@@ -155,8 +155,9 @@ def _download(filename: str) -> Path:
     tmp_name = f".{filename}.part-{os.getpid()}"
     tmp = cache / tmp_name
     try:
+        # Keras 3 wants a bare file name here; the folder is cache_dir/cache_subdir.
         keras.utils.get_file(
-            fname=str(tmp), origin=_KERAS_ORIGIN + filename, cache_dir=str(cache.parent), cache_subdir=cache.name
+            fname=tmp_name, origin=_KERAS_ORIGIN + filename, cache_dir=str(cache.parent), cache_subdir=cache.name
         )
         verify_file(tmp, filename)
         final = cache / filename
