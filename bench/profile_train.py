@@ -39,7 +39,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def profile(name: str, seed: int = 0) -> dict:
     import keras
     import numpy as np
-    import tensorflow as tf
 
     from zoo import training
 
@@ -82,27 +81,17 @@ def profile(name: str, seed: int = 0) -> dict:
     def timed_fit(self, *args, callbacks=None, **kwargs):
         return fit(self, *args, callbacks=[Timer(), *(callbacks or [])], **kwargs)
 
-    def timed_gathered(batches, indices):  # training._Batches._gathered, with a clock around the gather
-        x, y = batches.x, batches.y
-        dtypes = (tf.as_dtype(x.dtype), tf.as_dtype(y.dtype))
+    take = training._Batches._take
 
-        def take(i):
-            start = time.perf_counter()
-            out = (x[i], y[i])
-            timings["gather"].append(time.perf_counter() - start)
-            return out
-
-        def gather(i):
-            bx, by = tf.numpy_function(take, [i], dtypes, stateful=False)
-            bx.set_shape((None, *x.shape[1:]))
-            by.set_shape((None, *y.shape[1:]))
-            return bx, by
-
-        return indices.map(gather).prefetch(2)
+    def timed_take(self, i):
+        start = time.perf_counter()
+        out = take(self, i)
+        timings["gather"].append(time.perf_counter() - start)
+        return out
 
     training._Checkpoint.save = timed_save
     keras.Model.fit = timed_fit
-    training._Batches._gathered = timed_gathered
+    training._Batches._take = timed_take
     with tempfile.TemporaryDirectory() as out:
         metrics = training.train(name, out=out, seed=seed, verbose=0)
 

@@ -9,7 +9,8 @@ Both models are the zoo's (``word2vec_cbow``, ``word2vec_skipgram``: two Keras
 (gensim's Lee corpus when the Reuters files are absent and cannot be downloaded; not
 every check holds on that small corpus); then nearest neighbours, analogies by vector
 arithmetic computed by hand and by gensim, the notes' "same offset" idea on the
-country/adjective pairs the corpus covers (it has no "aunt" or "woman"), and the cross-check against gensim ``Word2Vec`` with the same settings.
+country/adjective pairs the corpus covers (it has no "aunt" or "woman"), and the
+cross-check against gensim ``Word2Vec`` with the same settings.
 Source: notes 000 ("Word2Vec": word embedding, CBOW and skip-gram, Woman - Man ~= Aunt - Uncle);
 Mikolov et al. 2013; gensim 4.4.
 """

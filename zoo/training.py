@@ -249,6 +249,10 @@ class _Batches:
             lambda order: tf.data.Dataset.from_tensor_slices(order).batch(size))
         return self._gathered(indices)
 
+    def _take(self, i):
+        """The rows ``i`` of ``x`` and ``y`` (a NumPy gather, run in ``tf.data``'s thread)."""
+        return self.x[i], self.y[i]
+
     def _gathered(self, indices):
         import tensorflow as tf
 
@@ -256,7 +260,7 @@ class _Batches:
         dtypes = (tf.as_dtype(x.dtype), tf.as_dtype(y.dtype))
 
         def gather(i):
-            bx, by = tf.numpy_function(lambda i: (x[i], y[i]), [i], dtypes, stateful=False)
+            bx, by = tf.numpy_function(self._take, [i], dtypes, stateful=False)
             bx.set_shape((None, *x.shape[1:]))
             by.set_shape((None, *y.shape[1:]))
             return bx, by

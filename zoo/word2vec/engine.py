@@ -168,6 +168,13 @@ def build_train_function(input_table, output_table, *, sg: int, window: int, blo
         update_tables([cbow_part_updates(table_in, table_out, tok[p], doc[p], reduced[p], noise[p], lr)
                        for p in range(parts)], lr)
 
+    def skipgram_step(tok, doc, reduced, noise, lr):
+        """Skip-gram: the parts' gradients (run concurrently), then one XLA function applies them."""
+        table_in, table_out = input_table.read_value(), output_table.read_value()
+        apply_updates([part_updates(table_in, table_out, tok[p], doc[p], reduced[p], noise[p], lr)
+                       for p in range(parts)], lr)
+
+    step = skipgram_step if sg else cbow_step
     spec = tf.TensorSpec
     signature = [spec([None, parts, L + 2 * W], tf.int32), spec([None, parts, L + 2 * W], tf.int32),
                  spec([None, parts, L], tf.int32), spec([None, parts, nb, K], tf.int32), spec([None], tf.float32)]
@@ -176,13 +183,7 @@ def build_train_function(input_table, output_table, *, sg: int, window: int, blo
     @tf.function(input_signature=signature, autograph=False)
     def train_steps(tok, doc, reduced, noise, lr):
         def one_step(s):
-            if not sg:
-                cbow_step(tok[s], doc[s], reduced[s], noise[s], lr[s])
-                return (s + 1,)
-            table_in, table_out = input_table.read_value(), output_table.read_value()
-            results = [part_updates(table_in, table_out, tok[s, p], doc[s, p], reduced[s, p], noise[s, p], lr[s])
-                       for p in range(parts)]
-            apply_updates(results, lr[s])
+            step(tok[s], doc[s], reduced[s], noise[s], lr[s])
             return (s + 1,)
 
         steps = tf.shape(tok)[0]

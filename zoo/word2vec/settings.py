@@ -52,7 +52,7 @@ ENGINE_DEFAULTS = {
     "steps_per_call": None,   # steps run inside one TensorFlow call (fewer Python round trips); None = per mode below
 }
 
-#: ``chunk_words`` and ``block_size`` when left at None, per mode (``sg``). Measured on Reuters
+#: The engine settings above, per mode (``sg``), for those left out or at None. Measured on Reuters
 #: (bench/word2vec_vs_gensim.py and ``compare``, the issue's bars): skip-gram's step trains every
 #: (context, centre) pair and overshoots with larger steps; CBOW's step makes one prediction per
 #: centre, so it takes larger steps and blocks of 64 (its noise words are shared by more
