@@ -265,7 +265,22 @@ class _Batches:
             by.set_shape((None, *y.shape[1:]))
             return bx, by
 
-        return indices.map(gather).prefetch(2)
+        return indices.map(gather).prefetch(2).with_options(_pipeline_options())
+
+
+def _pipeline_options():
+    """``tf.data`` options for the zoo's input pipelines: autotuning off.
+
+    The pipelines are fixed (one gather per batch, two batches prefetched), so
+    autotuning has nothing to tune, and with it on, destroying the iterator at
+    the end of ``fit`` sat idle for 1.4-2.0 s (no CPU samples under ``perf``) in
+    about half the Reuters runs: a tenth of our training time, measured as such.
+    """
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return options
 
 
 def _reseed(model, seed: int, epoch: int) -> None:
