@@ -89,6 +89,7 @@ def profile(name: str, seed: int = 0) -> dict:
         timings["gather"].append(time.perf_counter() - start)
         return out
 
+    training.configure_threads(name)  # as `python -m zoo train` does, before anything runs
     training._Checkpoint.save = timed_save
     keras.Model.fit = timed_fit
     training._Batches._take = timed_take

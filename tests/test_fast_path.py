@@ -156,3 +156,38 @@ def test_input_pipelines_run_without_tf_data_autotuning():
     batches = training._Batches(np.zeros((6, 2), "float32"), np.zeros(6, "int64"), 4)
     for dataset in (batches.dataset(), batches.epochs(np.stack([np.arange(6)]))):
         assert dataset.options().autotune.enabled is False
+
+
+def test_reuters_batch_512_gets_the_square_root_rule_learning_rate_and_128_the_textbook():
+    assert registry_train("reuters_mlp")["batch_size"] == 512
+    assert training.scaled_learning_rate("reuters_mlp", 512) == pytest.approx(2e-3)  # 1e-3 * sqrt(512 / 128)
+    assert training.scaled_learning_rate("reuters_mlp", 256) == pytest.approx(1e-3 * 2 ** 0.5)
+    assert training.scaled_learning_rate("reuters_mlp", 128) is None  # the textbook's own 1e-3
+    # a learning rate or optimizer the user gives is theirs; models with no reference batch keep theirs
+    assert training.scaled_learning_rate("reuters_mlp", 512, {"learning_rate": 1e-4}) is None
+    assert training.scaled_learning_rate("reuters_mlp", 512, {"optimizer": "sgd"}) is None
+    assert training.scaled_learning_rate("small_cnn", 512) is None
+
+
+def test_train_builds_the_model_with_the_scaled_learning_rate(tmp_path, monkeypatch):
+    import zoo
+
+    monkeypatch.setattr(zoo.datasets, "load", lambda *a, **k: _tiny_multi_hot())
+    metrics = training.train("reuters_mlp", out=tmp_path / "a", epochs=1, batch_size=32, verbose=0, hidden_units=(8,))
+    assert metrics["learning_rate"] == pytest.approx(1e-3 * (32 / 128) ** 0.5)
+    metrics = training.train("reuters_mlp", out=tmp_path / "b", epochs=1, batch_size=32, verbose=0, hidden_units=(8,),
+                             learning_rate=0.01)
+    assert metrics["learning_rate"] == pytest.approx(0.01)
+
+
+def registry_train(name):
+    from zoo import registry
+
+    return registry.get_entry(name).train
+
+
+def _tiny_multi_hot(n=120, words=60, classes=4):
+    rng = np.random.default_rng(0)
+    x = (rng.random((n, words)) < 0.1).astype("float32")
+    y = np.arange(n) % classes
+    return (x[:96], y[:96]), (x[96:], y[96:])

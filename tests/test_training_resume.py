@@ -119,3 +119,29 @@ def test_a_failed_background_write_is_raised_and_keeps_the_previous_checkpoint(t
     state = json.loads((tmp_path / "checkpoint" / "state.json").read_text())
     assert state["epoch"] == 1
     assert sorted(p.name for p in (tmp_path / "checkpoint").iterdir()) == ["epoch-0001.npz", "state.json"]
+
+
+def test_every_epoch_but_the_last_is_checkpointed(tmp_path, monkeypatch):
+    # The finished model is saved right after the last epoch; a kill in between resumes from the epoch before.
+    saved = []
+    save = training._Checkpoint.save
+    monkeypatch.setattr(training._Checkpoint, "save", lambda self, model, epoch, hist: (saved.append(epoch), save(self, model, epoch, hist)))
+    training.train("dense_classifier", out=tmp_path, epochs=3, seed=0, verbose=0)
+    assert saved == [1, 2]
+
+
+def test_gc_freeze_around_fit_hands_the_objects_back():
+    import gc
+
+    assert gc.get_freeze_count() == 0
+    with training._gc_frozen():
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
+    gc.freeze()  # the caller's own freeze is left as it is
+    try:
+        frozen = gc.get_freeze_count()
+        with training._gc_frozen():
+            pass
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()

@@ -36,7 +36,7 @@ import keras_tuner
 import numpy as np
 
 import zoo
-from zoo import _checks, _io, registry
+from zoo import _checks, _io, registry, training
 
 from . import _oracle, results as results_lib
 from .hypermodels import DEFAULT_BATCH_SIZE, ZooHyperModel, fit_to_data
@@ -455,6 +455,9 @@ def _prepare_cv(model, x, y, *, cv, epochs, batch_size, seed, preprocess, groups
     folds = _make_folds(x, y, cv=cv, seed=seed, preprocess=preprocess, groups=groups)
     if isinstance(model, str):
         kwargs = fit_to_data(name, folds.feature_shape, folds.num_classes, overrides)
+        learning_rate = training.scaled_learning_rate(name, batch_size, overrides)  # as `python -m zoo train`
+        if learning_rate is not None:
+            kwargs["learning_rate"] = learning_rate
 
         def build(s):
             return zoo.create_model(name, seed=s, **kwargs)

@@ -44,6 +44,7 @@ def main(argv=None) -> int:
     elif args.command == "info":
         print(json.dumps(zoo.model_info(args.name), indent=2, default=str))
     elif args.command == "train":
+        training.configure_threads(args.name)  # before anything runs: TensorFlow fixes its threads then
         metrics = training.train(
             args.name, out=args.out, data=args.data, data_path=args.data_path, epochs=args.epochs,
             batch_size=args.batch_size, seed=args.seed, verbose=0 if args.quiet else "auto",

@@ -14,12 +14,14 @@ from .registry import register_model
 @register_model(
     task="text classification (Reuters newswires, 46 topics, multi-hot bag of words)",
     dataset="reuters",
-    # The textbook script is Adam, batch 128, 10 epochs. We train with batch 256: the same
-    # test accuracy (>= 0.80, bench/reuters_mlp.py) in half the optimizer steps, each of
-    # which updates all 2.6 M weights (`--batch-size 128` gives the textbook setting).
-    train={"epochs": 10, "batch_size": 256},
+    # The textbook script is Adam at 1e-3, batch 128, 10 epochs. We train with batch 512 and
+    # the square-root rule's learning rate, 1e-3 * sqrt(512 / 128) = 2e-3
+    # (training.scaled_learning_rate): test accuracy 0.800-0.807 over seeds 0-4 (>= 0.80,
+    # bench/reuters_mlp.py) in a quarter of the optimizer steps, each of which updates all
+    # 2.6 M weights. `--batch-size 128` gives the textbook setting, learning rate included.
+    train={"epochs": 10, "batch_size": 512, "reference_batch_size": 128},
     source="notes 002: dropout example, 10000 -> 256 -> .5 -> 128 -> .5 -> 46",
-    measured={"test_accuracy": 0.8045, "data": "Keras Reuters split (test_split=0.2, seed 113), 10,000 words",
+    measured={"test_accuracy": 0.8063, "data": "Keras Reuters split (test_split=0.2, seed 113), 10,000 words",
               "command": "ZOO_DATA_DIR=../shared/data python -m zoo train reuters_mlp --seed 0"},
     tiny={"input_dim": 50, "hidden_units": (8, 4)},
 )

@@ -19,7 +19,9 @@ MNIST_CONFIG = {"input_shape": (28, 28, 1), "num_classes": 10, "padding": "valid
 @register_model(
     task="image classification (digits 8x8x1; MNIST 28x28x1 with small_cnn.MNIST_CONFIG)",
     dataset="digits",
-    train={"epochs": 40, "batch_size": 32},
+    # One intra-op thread: an 8x8 convolution is too small to split (epoch 0.057 vs 0.086 s;
+    # `python -m zoo train` sets it, see training.configure_threads).
+    train={"epochs": 40, "batch_size": 32, "intra_op_threads": 1},
     source="notes 000: CNN (convolution, pooling); keras-io simple MNIST convnet",
     measured={"test_accuracy": 0.9806, "data": "digits, stratified 80/20 split, seed 0 (360 test images)",
               "command": "python -m zoo train small_cnn --seed 0"},

@@ -67,6 +67,57 @@ def load_data(data: str, *, data_path=None, seed: int = 0):
     return datasets.load(data, path=data_path, seed=seed)
 
 
+def scaled_learning_rate(name: str, batch_size: int, overrides: dict | None = None) -> float | None:
+    """The learning rate :func:`train` gives ``name`` at ``batch_size``, or None for the factory's own.
+
+    A registry entry may name the batch size its factory's default learning
+    rate belongs to (``train={"reference_batch_size": 128}``: the textbook's
+    Adam at 1e-3 with batches of 128). Trained with other batches and neither
+    ``learning_rate`` nor ``optimizer`` given, the rate follows the square-root
+    rule for Adam (Malladi et al., 2022): ``lr * sqrt(batch_size / reference)``,
+    so ``--batch-size 128`` is exactly the textbook, and Reuters' batch 512
+    gets 2e-3 (bench/README.md: test accuracy 0.800-0.807 over seeds 0-4, in
+    half the steps of batch 256).
+    """
+    import math
+
+    entry = registry.get_entry(name)
+    reference = entry.train.get("reference_batch_size")
+    overrides = overrides or {}
+    if reference is None or batch_size == reference or "learning_rate" in overrides or "optimizer" in overrides:
+        return None
+    return entry.defaults["learning_rate"] * math.sqrt(batch_size / reference)
+
+
+def configure_threads(name: str) -> int | None:
+    """Give TensorFlow the intra-op thread count registered for ``name``, if it can still be set.
+
+    A small model's operations are too small to split between threads: on the
+    2-core machine ``small_cnn``'s epoch took 0.057 s with one intra-op thread
+    against 0.086 s with TensorFlow's default (the threads spent the time
+    handing work over), while Reuters' wide layer needs both (0.43 s against
+    0.36 s); so the registry says which models want one thread
+    (``train={"intra_op_threads": 1}``). TensorFlow fixes its thread pools when
+    it starts, for the whole process: ``python -m zoo train`` (one model per
+    process) calls this before anything runs; :func:`train` does not, so that
+    training one model never slows the next one in the same process.
+
+    Returns:
+        The thread count now in effect for ``name``, or None where the registry
+        has none for it or TensorFlow already started with another (nothing changes then).
+    """
+    threads = registry.get_entry(name).train.get("intra_op_threads")
+    if threads is None:
+        return None
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+    except RuntimeError:  # TensorFlow already started: its thread pools are fixed for this process
+        return None
+    return threads
+
+
 def train(name: str, *, out, data: str | None = None, epochs: int | None = None, batch_size: int | None = None,
           seed: int = 0, data_path=None, verbose: int | str = "auto", **overrides) -> dict:
     """Train registry model ``name`` on its default (or ``data``) dataset; resumable.
@@ -117,6 +168,9 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
     x_train, y_train = _checks.xy(x_train, y_train, x_name="x_train", y_name="y_train")
     x_test, y_test = _checks.xy(x_test, y_test, x_name="x_test", y_name="y_test")
     fitted = _shape_overrides(name, x_train, y_train, overrides)
+    learning_rate = scaled_learning_rate(name, batch_size, overrides)
+    if learning_rate is not None:
+        fitted["learning_rate"] = learning_rate
     model = registry.create_model(name, seed=seed, **fitted)
     num_classes = int(model.output_shape[-1])
     for x_, y_, xn, yn in ((x_train, y_train, "x_train", "y_train"), (x_test, y_test, "x_test", "y_test")):
@@ -142,6 +196,8 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
         "test_loss": float(test_loss), "test_accuracy": float(test_acc),
         "final_train_accuracy": hist["accuracy"][-1], "final_val_accuracy": hist["val_accuracy"][-1],
         "train_seconds": round(train_seconds, 3), "resumed_from_epoch": start_epoch, "params": int(model.count_params()),
+        "learning_rate": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
+        "intra_op_threads": _intra_op_threads(),
     }
     _io.save_model(model, out / "model.keras")
     _io.write_json(out / "config.json", config)
@@ -152,6 +208,13 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
     _io.write_json(out / "metrics.json", metrics)
     checkpoint.clear()
     return metrics
+
+
+def _intra_op_threads():
+    """TensorFlow's intra-op thread count (``"default"``: its own choice, one per core)."""
+    import tensorflow as tf
+
+    return tf.config.threading.get_intra_op_parallelism_threads() or "default"
 
 
 def _fit_epochs(model, train_xy, val_xy, checkpoint, hist, *, name, seed, batch_size, start_epoch, epochs, verbose):
@@ -167,7 +230,7 @@ def _fit_epochs(model, train_xy, val_xy, checkpoint, hist, *, name, seed, batch_
     orders = np.stack([np.random.default_rng([seed, e]).permutation(len(x_tr)) for e in range(start_epoch, epochs)])
     batches = _Batches(x_tr, y_tr, batch_size)
     validation = _Batches(x_val, y_val, max(batch_size, VALIDATION_BATCH_SIZE)).dataset().cache()
-    guard = _EpochCheckpoint(checkpoint, hist, seed)
+    guard = _EpochCheckpoint(checkpoint, hist, seed, last_epoch=epochs - 1)
     steps = -(-len(x_tr) // batch_size)
     if model.steps_per_execution == 1 and model.train_function is None:
         # Several steps per call of the compiled function: a small model's step is
@@ -175,10 +238,11 @@ def _fit_epochs(model, train_xy, val_xy, checkpoint, hist, *, name, seed, batch_
         # that no call runs into the next epoch (whose order and dropout seeds differ).
         model.steps_per_execution = max(d for d in range(1, MAX_STEPS_PER_EXECUTION + 1) if steps % d == 0)
     try:
-        model.fit(batches.epochs(orders), steps_per_epoch=steps, validation_data=validation,
-                  initial_epoch=start_epoch, epochs=epochs, verbose=verbose,
-                  shuffle=False,  # the batches are already shuffled, seeded per epoch
-                  callbacks=[keras.callbacks.TerminateOnNaN(), guard])
+        with _gc_frozen():
+            model.fit(batches.epochs(orders), steps_per_epoch=steps, validation_data=validation,
+                      initial_epoch=start_epoch, epochs=epochs, verbose=verbose,
+                      shuffle=False,  # the batches are already shuffled, seeded per epoch
+                      callbacks=[keras.callbacks.TerminateOnNaN(), guard])
     except BaseException:
         with contextlib.suppress(Exception):  # the training error is the one to report
             checkpoint.wait()
@@ -191,12 +255,40 @@ def _fit_epochs(model, train_xy, val_xy, checkpoint, hist, *, name, seed, batch_
         )
 
 
-class _EpochCheckpoint(keras.callbacks.Callback):
-    """Reseed before each epoch; after it, check the loss and checkpoint (or stop, keeping the last good one)."""
+@contextlib.contextmanager
+def _gc_frozen():
+    """Python's garbage collector leaves the objects that exist now alone until the block ends.
 
-    def __init__(self, checkpoint, hist: dict, seed: int):
+    Tracing the training step creates many objects, which set off full
+    collections that walk every object of TensorFlow and Keras as well: with
+    them frozen (``gc.freeze``), Reuters' first epoch took 1.06-1.08 s instead
+    of 1.27-1.40 s (3 runs each). Young garbage is still collected; at the end
+    the frozen objects are handed back to the collector. Left alone where the
+    caller froze objects already.
+    """
+    import gc
+
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+class _EpochCheckpoint(keras.callbacks.Callback):
+    """Reseed before each epoch; after it, check the loss and checkpoint (or stop, keeping the last good one).
+
+    The last epoch is not checkpointed: :func:`train` saves the finished model
+    next, and a run killed in between resumes from the epoch before and ends
+    the same (saves Reuters a 31 MB write).
+    """
+
+    def __init__(self, checkpoint, hist: dict, seed: int, last_epoch: int):
         super().__init__()
-        self.checkpoint, self.hist, self.seed = checkpoint, hist, seed
+        self.checkpoint, self.hist, self.seed, self.last_epoch = checkpoint, hist, seed, last_epoch
         self.diverged = None  # the first epoch whose loss was NaN or infinite
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -210,7 +302,8 @@ class _EpochCheckpoint(keras.callbacks.Callback):
             return
         for key, value in logs.items():
             self.hist.setdefault(key, []).append(float(value))
-        self.checkpoint.save(self.model, epoch + 1, self.hist)
+        if epoch < self.last_epoch:
+            self.checkpoint.save(self.model, epoch + 1, self.hist)
 
 
 class _Batches:
