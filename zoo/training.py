@@ -135,7 +135,9 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
         out: run directory (created; must be writable).
         data: a dataset name (default: the model's) or an ``.npz`` with
             ``x_train, y_train, x_test, y_test``.
-        epochs, batch_size: default to the model's registered training settings.
+        epochs, batch_size: default to the model's registered training settings; where the
+            registry names a reference batch size, the learning rate follows ``batch_size``
+            (:func:`scaled_learning_rate`) unless ``learning_rate`` or ``optimizer`` is given.
         seed: seeds the split, weights, dropout and shuffling.
         data_path: passed to the loader as ``path``.
         verbose: Keras progress-bar verbosity.
@@ -367,7 +369,7 @@ def _pipeline_options():
     The pipelines are fixed (one gather per batch, two batches prefetched), so
     autotuning has nothing to tune, and with it on, destroying the iterator at
     the end of ``fit`` sat idle for 1.4-2.0 s (no CPU samples under ``perf``) in
-    about half the Reuters runs: a tenth of our training time, measured as such.
+    about half the Reuters runs: up to a third of the training time we report.
     """
     import tensorflow as tf
 
