@@ -159,7 +159,7 @@ def test_input_pipelines_run_without_tf_data_autotuning():
 
 
 def test_reuters_batch_512_gets_the_square_root_rule_learning_rate_and_128_the_textbook():
-    assert registry_train("reuters_mlp")["batch_size"] == 512
+    assert zoo.registry.get_entry("reuters_mlp").train["batch_size"] == 512
     assert training.scaled_learning_rate("reuters_mlp", 512) == pytest.approx(2e-3)  # 1e-3 * sqrt(512 / 128)
     assert training.scaled_learning_rate("reuters_mlp", 256) == pytest.approx(1e-3 * 2 ** 0.5)
     assert training.scaled_learning_rate("reuters_mlp", 128) is None  # the textbook's own 1e-3
@@ -170,20 +170,12 @@ def test_reuters_batch_512_gets_the_square_root_rule_learning_rate_and_128_the_t
 
 
 def test_train_builds_the_model_with_the_scaled_learning_rate(tmp_path, monkeypatch):
-    import zoo
-
     monkeypatch.setattr(zoo.datasets, "load", lambda *a, **k: _tiny_multi_hot())
     metrics = training.train("reuters_mlp", out=tmp_path / "a", epochs=1, batch_size=32, verbose=0, hidden_units=(8,))
     assert metrics["learning_rate"] == pytest.approx(1e-3 * (32 / 128) ** 0.5)
     metrics = training.train("reuters_mlp", out=tmp_path / "b", epochs=1, batch_size=32, verbose=0, hidden_units=(8,),
                              learning_rate=0.01)
     assert metrics["learning_rate"] == pytest.approx(0.01)
-
-
-def registry_train(name):
-    from zoo import registry
-
-    return registry.get_entry(name).train
 
 
 def _tiny_multi_hot(n=120, words=60, classes=4):

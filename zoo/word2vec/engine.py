@@ -39,6 +39,8 @@ TensorFlow step trains ``chunk_words`` consecutive centre words at once:
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 #: gensim's MAX_EXP: no update for a pair whose score is beyond +-6.
@@ -158,23 +160,18 @@ def build_train_function(input_table, output_table, *, sg: int, window: int, blo
         input_table.scatter_add(tf.IndexedSlices(capped(rows_in, d_in, lr), rows_in))
         output_table.scatter_add(tf.IndexedSlices(capped(rows_out, d_out, lr), rows_out))
 
-    apply_updates = tf.function(update_tables, jit_compile=True, autograph=False)
+    def step_of(part_fn, apply):
+        """A step: every part's updates, computed from the tables as they stand, then ``apply``."""
+        def step(tok, doc, reduced, noise, lr):
+            table_in, table_out = input_table.read_value(), output_table.read_value()
+            apply([part_fn(table_in, table_out, tok[p], doc[p], reduced[p], noise[p], lr) for p in range(parts)], lr)
+        return step
 
-    @tf.function(jit_compile=True, autograph=False)
-    def cbow_step(tok, doc, reduced, noise, lr):
-        """CBOW: a whole step (every part, then the updates) as one XLA function; XLA's own
-        threads share its work, which measured faster than concurrent parts for CBOW."""
-        table_in, table_out = input_table.read_value(), output_table.read_value()
-        update_tables([cbow_part_updates(table_in, table_out, tok[p], doc[p], reduced[p], noise[p], lr)
-                       for p in range(parts)], lr)
-
-    def skipgram_step(tok, doc, reduced, noise, lr):
-        """Skip-gram: the parts' gradients (run concurrently), then one XLA function applies them."""
-        table_in, table_out = input_table.read_value(), output_table.read_value()
-        apply_updates([part_updates(table_in, table_out, tok[p], doc[p], reduced[p], noise[p], lr)
-                       for p in range(parts)], lr)
-
-    step = skipgram_step if sg else cbow_step
+    xla = functools.partial(tf.function, jit_compile=True, autograph=False)
+    if sg:  # the parts' gradients (each its own XLA function, run concurrently), then one XLA function applies them
+        step = step_of(part_updates, xla(update_tables))
+    else:  # CBOW: the whole step as one XLA function; XLA's own threads share its work (measured faster for CBOW)
+        step = xla(step_of(cbow_part_updates, update_tables))
     spec = tf.TensorSpec
     signature = [spec([None, parts, L + 2 * W], tf.int32), spec([None, parts, L + 2 * W], tf.int32),
                  spec([None, parts, L], tf.int32), spec([None, parts, nb, K], tf.int32), spec([None], tf.float32)]
