@@ -426,3 +426,24 @@ def test_a_diverging_trial_is_recorded_as_failed_and_the_search_goes_on(tmp_path
     assert row["status"] == "FAILED" and row["score"] is None and doc["best_trial"] is None
     assert re.search(r"trial 0: fold 1: training diverged at epoch \d+ \(loss became NaN", row["message"])
     assert tuner.remaining_trials == 0  # counted once, not retried
+
+
+def test_ctrl_c_that_tensorflow_turns_into_another_error_still_interrupts_the_search(tmp_path, monkeypatch):
+    # Seen in a real run: Ctrl-C during tracing came out of fit as "RuntimeError: Exiting
+    # variable_creator_scope without proper nesting", and KerasTuner recorded a failed trial and went on.
+    import signal
+
+    import tuning.cv
+
+    def interrupted_fold(*args, **kwargs):
+        try:
+            signal.raise_signal(signal.SIGINT)
+        except KeyboardInterrupt:
+            raise RuntimeError("Exiting variable_creator_scope without proper nesting.") from None
+
+    monkeypatch.setattr(tuning.cv, "_run_fold", interrupted_fold)
+    handler = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt, match="trial 0 interrupted"):
+        _search(tmp_path, trials=1)
+    assert _trial_states(Path(tmp_path) / "iris")["0"]["status"] == "RUNNING"  # resumable, not FAILED
+    assert signal.getsignal(signal.SIGINT) is handler  # Python's own handler is back

@@ -22,6 +22,7 @@ the fold's training part only.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import inspect
@@ -530,6 +531,39 @@ class BestModel:
         return self.model.predict(self._x(x), batch_size=EVAL_BATCH_SIZE, verbose=0)
 
 
+@contextlib.contextmanager
+def _ctrl_c_seen():
+    """Note each Ctrl-C (SIGINT) that arrives while the block runs; yields the list of them.
+
+    Python raises ``KeyboardInterrupt`` wherever the main thread is when Ctrl-C
+    arrives; inside TensorFlow's tracing it can come out as another error (seen:
+    ``RuntimeError: Exiting variable_creator_scope without proper nesting``),
+    which KerasTuner would record as a failed trial before going on with the
+    search. :meth:`CVRandomSearch.run_trial` turns an error that follows a Ctrl-C
+    back into ``KeyboardInterrupt``. The handler still raises as Python's does;
+    outside the main thread, or where SIGINT is ignored or not Python's, nothing
+    is installed.
+    """
+    import signal
+    import threading
+
+    seen = []
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+        yield seen
+        return
+
+    def note(signum, frame):
+        seen.append(signum)
+        previous(signum, frame)
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class CVRandomSearch(keras_tuner.RandomSearch):
     """KerasTuner random search whose trial score is the k-fold cross-validation mean.
 
@@ -757,15 +791,37 @@ class CVRandomSearch(keras_tuner.RandomSearch):
 
     def run_trial(self, trial, **kwargs):
         """Cross-validate one configuration; return the mean, std and per-fold value of every metric."""
-        import keras
-
-        hp = trial.hyperparameters
-        batch_size = self._trial_batch_size(hp)
+        batch_size = self._trial_batch_size(trial.hyperparameters)
         heartbeat = None
         if self._is_worker():
             heartbeat = _oracle.Heartbeat(self.oracle, trial.trial_id,
                                           self.worker_timeout * _oracle.HEARTBEAT_FRACTION)
         start = time.perf_counter()
+        with _ctrl_c_seen() as ctrl_c:
+            try:
+                per_fold = self._run_folds(trial, batch_size, heartbeat)
+            except Exception as exc:
+                if ctrl_c:  # an error that came out of a Ctrl-C is an interruption, not a failed trial
+                    raise KeyboardInterrupt(f"trial {trial.trial_id} interrupted") from exc
+                raise
+        seconds = time.perf_counter() - start
+        cv = CVResult.from_folds(per_fold)
+        objective = self.oracle.objective.name
+        if objective not in cv.mean:
+            raise keras_tuner.errors.FatalValueError(
+                f"objective {objective!r} is not among the metrics the model reported: {', '.join(cv.mean)}")
+        report = {**cv.mean, **{f"{k}_std": v for k, v in cv.std.items()},
+                  **{f"{objective}_fold{i}": f[objective] for i, f in enumerate(per_fold, start=1)},
+                  "seconds": seconds}
+        if self.tensorboard:
+            self._write_hparams_summary(trial, cv.mean[objective], cv.std[objective])
+        return report
+
+    def _run_folds(self, trial, batch_size, heartbeat) -> list:
+        """Each fold's metrics for the trial's configuration, fold after fold."""
+        import keras
+
+        hp = trial.hyperparameters
         per_fold = []
         for i in range(len(self._folds)):
             callbacks = self._deepcopy_callbacks(self._callbacks)
@@ -782,18 +838,7 @@ class CVRandomSearch(keras_tuner.RandomSearch):
                     callbacks=callbacks, validate_each_epoch=self.tensorboard, fit_kwargs=self._fit_kwargs))
             except FloatingPointError as exc:  # KerasTuner records the trial as FAILED (counted, not retried)
                 raise keras_tuner.errors.FailedTrialError(f"trial {trial.trial_id}: {exc}") from None
-        seconds = time.perf_counter() - start
-        cv = CVResult.from_folds(per_fold)
-        objective = self.oracle.objective.name
-        if objective not in cv.mean:
-            raise keras_tuner.errors.FatalValueError(
-                f"objective {objective!r} is not among the metrics the model reported: {', '.join(cv.mean)}")
-        report = {**cv.mean, **{f"{k}_std": v for k, v in cv.std.items()},
-                  **{f"{objective}_fold{i}": f[objective] for i, f in enumerate(per_fold, start=1)},
-                  "seconds": seconds}
-        if self.tensorboard:
-            self._write_hparams_summary(trial, cv.mean[objective], cv.std[objective])
-        return report
+        return per_fold
 
     def _write_hparams_summary(self, trial, mean, std):
         """One HParams session per trial with its k-fold mean, for TensorBoard's HParams dashboard."""
