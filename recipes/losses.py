@@ -240,10 +240,12 @@ def run(out_dir, quick=True):
     n = len(y)
     r.check_at_least("accuracy: fraction of sweep steps where it does not change at all (zero derivative)",
                      float(np.mean(d_acc == 0)), 0.9)
-    jumps = d_acc[d_acc != 0] * n
-    r.check("accuracy only jumps, by whole samples (multiples of 1/N)", bool(np.allclose(jumps, np.round(jumps), atol=1e-6)),
-            expected=f"every jump x N = {n} is an integer",
-            measured=f"{len(jumps)} jumps, x N: {sorted(set(np.round(jumps).astype(int).tolist()))}")
+    # (Accuracy is a count over N, so every change is a multiple of 1/N by
+    # construction; what matters is how rarely it changes at all, checked above.)
+    jumps = np.round(d_acc[d_acc != 0] * n).astype(int)
+    r.note(f"Over the sweep of one weight, accuracy changes at {len(jumps)} of {len(d_acc)} steps, each time by "
+           f"{', '.join(f'{j:+d}' for j in sorted(set(jumps.tolist())))} sample(s) of {n}; the cross-entropy changes at "
+           "every step.")
     r.check("cross-entropy changes at every sweep step (non-zero derivative)", bool(np.all(d_xent != 0)),
             expected="all steps", measured=f"{int(np.sum(d_xent != 0))} of {len(d_xent)}")
     # Automatic differentiation agrees: argmax has no gradient, so the tape gives none.

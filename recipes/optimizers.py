@@ -690,9 +690,10 @@ def run(out_dir, quick=True):
         ax2.axhline(x_c, color="0.6", ls=":", lw=1)
         ax2.text(WELL_STEPS, x_c, label, fontsize=8, ha="right", va="bottom")
     ax2.set(xlabel="step", ylabel="x", title="x along each path")
+    ax1.legend(fontsize=8, loc="upper right")
+    ax2.legend(fontsize=8, loc="center", bbox_to_anchor=(0.5, 0.64))
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="upper right" if ax is ax1 else "center right")
     fig.suptitle("Momentum rolls through the shallow minimum to the global one; plain SGD stops")
     fig.tight_layout()
     r.figure(fig, "local_minimum.png")

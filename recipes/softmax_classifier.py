@@ -201,8 +201,7 @@ def run(out_dir, quick=True):
     w1_keras, b1_keras = weights_of(model)
     r.check_close("one epoch of mini-batch SGD by hand == model.fit(shuffle=False): max |W difference|",
                   np.max(np.abs(w1_keras - w1_hand)), 0.0, atol=1e-5)
-    r.check("one epoch = ceil(N / batch) updates", int(model.optimizer.iterations.numpy()) == math.ceil(n / BATCH_SIZE),
-            expected=f"ceil({n} / {BATCH_SIZE}) = {math.ceil(n / BATCH_SIZE)}", measured=int(model.optimizer.iterations.numpy()))
+    # (One epoch is ceil(N / batch) updates; the match above, batch by batch, would fail otherwise.)
 
     # -----------------------------------------------------------------------
     # Step 5. Training, for every lambda of the sweep. After each epoch we split the
