@@ -590,7 +590,7 @@ def run(out_dir, quick=True):
             d, lr, path = zig[k, name]
             ax.semilogy(np.linalg.norm(path, axis=1), label=f"{name} (best rate {lr:.3g})")
         ax.set(xlabel="step", ylabel="distance to the minimum (0, 0)", title=f"f = x²/{k} + y² (condition number {k})",
-               ylim=(1e-12, 20))
+               ylim=(1e-9, 20))
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=8)
     fig.suptitle("SGD's zigzag costs distance: each optimizer at its best learning rate")
