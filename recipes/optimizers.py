@@ -446,7 +446,9 @@ def run(out_dir, quick=True):
              "the TensorFlow backend rounds learning rate, momentum, initial accumulator and beta powers to float32",
              "differences of order 1e-7 in float64 runs"],
             ["all", "notes 002: SGD(lr=0.01), Adam(..., epsilon=None, decay=0.0)",
-             "learning_rate= (lr= is rejected); epsilon defaults to 1e-7; decay via a LearningRateSchedule", "API spelling"],
+             "learning_rate= (lr= is rejected); epsilon=None is accepted but the first step fails (write 1e-7, "
+             "the old default); decay= is ignored with a warning (use a LearningRateSchedule)",
+             "the calls must be rewritten (next table)"],
         ],
     )
     try:
