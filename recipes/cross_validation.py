@@ -241,6 +241,7 @@ def run(out_dir, quick=True):
         ax.axvline(truth[j], color="red", ls="--", label=f"true accuracy {truth[j]:.3f}")
         ax.set(xlabel="estimated validation accuracy", ylabel=f"partitions (of {cfg['repeats']})",
                title=f"learning rate {SMALL_RATES[j]}: {SMALL_DATA} images, {cfg['repeats']} random partitions")
+        ax.set_ylim(top=ax.get_ylim()[1] * 1.4)  # room for the legend above the bars
         ax.legend(fontsize=8, loc="upper left")
         ax.grid(alpha=0.3)
     r.figure(fig, "holdout_vs_kfold.png")
