@@ -8,7 +8,10 @@ far two values must differ before the difference means anything). Here it choose
 the L2 strength (weight decay) of a small network on a small digits training set:
 ``tuning.cross_validate`` on stratified, shuffled, seeded folds for each value;
 the value with the best mean is retrained on all the training data and the test
-data is used once, at the end.
+data is used once, at the end. Then the notes' reason itself, measured: over many
+random partitions of 200 images, how much one hold-out split's estimate scatters
+against the k-fold mean, how far each lies from the true accuracy, and how often
+each picks the truly better of two learning rates.
 Source: notes 004 (hyperparameters are set by people; "데이터가 그리 크지 않은 경우에는
 Cross-validation": the data cut into k parts); Chollet, *Deep Learning with Python* section 4.3 (K-fold validation);
 Saito, *Deep Learning from Scratch* (밑바닥부터 시작하는 딥러닝) section 6.5
