@@ -218,7 +218,8 @@ def run(out_dir, quick=True):
             rows.append([name, rate, truth[j], est[:, j].mean(), spread[name][j], rmse[name][j],
                          picks[name] if j == better else ""])
     r.table(f"One hold-out split ({SMALL_HOLDOUT:.0%} of {SMALL_DATA} images) against {SMALL_FOLDS}-fold CV, over "
-            f"{cfg['repeats']} random partitions (SGD learning rates {SMALL_RATES}, {SMALL_EPOCHS} epochs; true accuracy "
+            f"{cfg['repeats']} random partitions (SGD learning rates {SMALL_RATES}, {SMALL_EPOCHS} epochs; "
+            "true accuracy "
             f"on the other {len(rest)} training images)",
             ["estimate", "learning rate", "true accuracy", "mean estimate", "std over partitions",
              "RMS error against the truth", "picks the better rate"], rows)

@@ -232,9 +232,9 @@ def run(out_dir, quick=True):
            "ReLU zeroes half of its inputs, which He's factor 2 makes up. With tanh, Xavier keeps the activations "
            f"unsaturated but they still shrink slowly ({ratio[('tanh', 'Xavier')]:.2f} over {depth} layers: tanh is "
            "linear only near 0, and Glorot's 2 / (fan_in + fan_out) trades the forward scale against the backward "
-           f"one)" + (f"; He's larger weights hold tanh's scale better here ({ratio[('tanh', 'He')]:.2f}), a "
-                       "nuance the notes' rule of thumb leaves out." if ratio[("tanh", "He")] > ratio[("tanh", "Xavier")]
-                       else "."))
+           "one)" + (f"; He's larger weights hold tanh's scale better here ({ratio[('tanh', 'He')]:.2f}), a "
+                     "nuance the notes' rule of thumb leaves out."
+                     if ratio[("tanh", "He")] > ratio[("tanh", "Xavier")] else "."))
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), layout="constrained")
     for ax, a in zip(axes, ("tanh", "ReLU")):
         for i in deep_init:
