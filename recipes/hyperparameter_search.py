@@ -325,7 +325,7 @@ def run(out_dir, quick=True):
 
     # The figures: seed 0's trials over the score-against-learning-rate curve;
     # the best of each search per seed; narrowing in the (lr, wd) plane.
-    fig, axes = plt.subplots(1, 3, figsize=(17, 4.8), layout="constrained")
+    fig, axes = plt.subplots(1, 3, figsize=(17, 5.4), layout="constrained")
     ax = axes[0]
     ax.plot(10**scan_lr, scan, "-", color="0.5", label=f"fine scan, weight decay 1e{LOG_WD[0]:.0f}")
     ax.axvspan(10**runs[0]["good"][0], 10**runs[0]["good"][1], color="tab:green", alpha=0.15,
@@ -347,7 +347,8 @@ def run(out_dir, quick=True):
             label=f"random, narrowed: {best_narrow.mean():.3f} +- {best_narrow.std():.3f}")
     ax.set(xlabel="seed (split, initial weights, draws)", ylabel="best validation accuracy found",
            title=f"best of {budget} trials, per seed")
-    ax.legend(fontsize=8, loc="lower left")
+    # Below the axes: inside, any corner can hide a seed's point.
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
     ax.grid(alpha=0.3)
     ax = axes[2]
     for key, marker in (("random", "o"), ("narrowed", "^")):
