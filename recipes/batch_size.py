@@ -43,6 +43,10 @@ COUNT_BATCHES = (50, 100, 500, 1000, 2000)
 # Gradient noise: batch sizes and the number of random batches drawn for each.
 NOISE_BATCHES = (1, 4, 16, 64, 256, 1024)
 NOISE_DRAWS = {1: 2000, 4: 2000, 16: 2000, 64: 1000, 256: 300, 1024: 100}  # full mode; quick: a quarter (>= 50)
+# The slope: mini-batch gradients computed by Keras (GradientTape on the zoo
+# model), batch sizes well below N so that the finite-population factor stays near 1.
+SLOPE_BATCHES = (1, 4, 16, 64, 256)
+SLOPE_DRAWS = {True: 40, False: 120}  # quick, full
 DENSE_UPDATES = 50  # the loss is recorded after each of the first 50 updates, then ~10 times per epoch
 
 
@@ -205,6 +209,31 @@ def run(out_dir, quick=True):
                       atol=0.0, rtol=0.1)
     r.check_close("gradient noise, batch N: the full-batch gradient is exact", noise_rows[-1][2], 0.0, atol=1e-12)
 
+    # The same law measured on the gradients Keras itself computes: for each
+    # batch size, the distance ||g_B - g|| of random mini-batch gradients from the
+    # full-batch gradient. Its RMS should fall like 1/sqrt(b): slope -0.5 on log-log.
+    import tensorflow as tf
+
+    loss_fn = keras.losses.SparseCategoricalCrossentropy()
+    noise_model = new_model()
+
+    def keras_gradient(idx):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(y[idx], noise_model(x[idx], training=True))
+        return np.concatenate([np.ravel(g) for g in tape.gradient(loss, noise_model.trainable_variables)])
+
+    full_gradient = keras_gradient(np.arange(n))
+    draws = SLOPE_DRAWS[bool(quick)]
+    rms = np.array([np.sqrt(np.mean([np.sum((keras_gradient(rng.choice(n, b, replace=False)) - full_gradient) ** 2)
+                                     for _ in range(draws)])) for b in SLOPE_BATCHES])
+    slope, intercept = np.polyfit(np.log(SLOPE_BATCHES), np.log(rms), 1)
+    r.table(f"Keras mini-batch gradients: RMS of ||g_B - g|| over {draws} random batches per size",
+            ["batch size b", "RMS ||g_B - g||", "sigma / sqrt(b) * sqrt((N - b) / (N - 1))"],
+            [[b, v, math.sqrt(sigma2 / b * (n - b) / (n - 1))] for b, v in zip(SLOPE_BATCHES, rms)])
+    r.check(f"gradient noise falls like 1/sqrt(batch): log-log slope of the RMS noise of Keras's mini-batch "
+            f"gradients over b = {', '.join(map(str, SLOPE_BATCHES))}", -0.6 <= slope <= -0.4,
+            expected="in [-0.6, -0.4] (theory -0.5)", measured=f"{slope:.3f}")
+
     # -----------------------------------------------------------------------
     # Step 4. The three regimes trained from the same initial weights with the
     # same learning rate: loss against epochs, against updates and against the
@@ -286,7 +315,9 @@ def run(out_dir, quick=True):
 
     fig, ax = plt.subplots(figsize=(6.5, 4.6))
     bs = np.array([row[0] for row in noise_rows[:-1]], float)
-    ax.loglog(bs, [row[2] for row in noise_rows[:-1]], "o", ms=7, label="measured (random batches)")
+    ax.loglog(bs, [row[2] for row in noise_rows[:-1]], "o", ms=7, label="measured (random batches, NumPy gradients)")
+    ax.loglog(SLOPE_BATCHES, rms**2, "x", ms=9, mew=2, color="black",
+              label=f"measured (Keras gradients): std slope {slope:.2f}")
     grid = np.unique(np.concatenate([np.geomspace(1, n - 1, 200), bs]))
     ax.loglog(grid, sigma2 / grid * (n - grid) / (n - 1), "-", label="sigma^2 / b * (N - b) / (N - 1)")
     ax.loglog(grid, sigma2 / grid, ":", color="gray", label="sigma^2 / b (sampling with replacement)")

@@ -31,6 +31,13 @@ INITS = ("std 1", "std 0.01", "Xavier", "He")
 # Digits training, as in the book's MNIST comparison: 4 hidden ReLU layers of 100
 # units, plain SGD at learning rate 0.01, the same seed for every initialisation.
 DIGITS_HIDDEN = (100, 100, 100, 100)
+# A layer whose fan-in and fan-out differ, where Glorot's formula and the notes'
+# short form 1/sqrt(n) part ways.
+UNEQUAL = (300, 100)
+# The deep stack: 20 layers alternating 200 and 100 units (fan-in != fan-out).
+DEEP_WIDTHS = (200, 100) * 10 + (200,)
+DEEP_STACKS = 6
+DEEP_SAMPLES = 500  # in float32: the mean squares stay precise (6 x 500 x 100+ values) and cheap
 DIGITS_RATE = 0.01
 
 
@@ -95,8 +102,24 @@ def run(out_dir, quick=True):
                       for i in range(LAYERS)] for name in INITS}
     measured_std = {name: float(np.std(np.concatenate([w.ravel() for w in ws]))) for name, ws in weights.items()}
     n = WIDTH
-    r.check_close("Keras GlorotNormal std for 100 -> 100 == Xavier 1/sqrt(n) = 0.1", measured_std["Xavier"], 1 / math.sqrt(n), rtol=0.03)
-    r.check_close("Keras HeNormal std == He sqrt(2/n) = 0.1414", measured_std["He"], math.sqrt(2 / n), rtol=0.03)
+    # Where fan-in and fan-out differ the formulas part: Keras's GlorotNormal
+    # follows Glorot & Bengio, std sqrt(2 / (fan_in + fan_out)); the notes' short
+    # form 1/sqrt(n) (n = the previous layer's nodes) is that only when the two
+    # are equal. HeNormal is sqrt(2 / fan_in), the notes' formula.
+    fan_in, fan_out = UNEQUAL
+    glorot = float(np.std(np.asarray(keras.initializers.GlorotNormal(seed=3)(shape=UNEQUAL), np.float64)))
+    he = float(np.std(np.asarray(keras.initializers.HeNormal(seed=4)(shape=UNEQUAL), np.float64)))
+    r.check_close(f"Keras GlorotNormal std for a {fan_in} -> {fan_out} layer == sqrt(2 / (fan_in + fan_out))",
+                  glorot, math.sqrt(2 / (fan_in + fan_out)), rtol=0.02)
+    r.check(f"... which is not the notes' short form 1/sqrt(fan_in) = {1 / math.sqrt(fan_in):.4f} (differs by > 10%)",
+            abs(glorot / (1 / math.sqrt(fan_in)) - 1) > 0.1, expected="> 10% apart",
+            measured=f"{glorot:.4f} ({glorot * math.sqrt(fan_in) - 1:+.0%})")
+    r.check_close(f"Keras HeNormal std for a {fan_in} -> {fan_out} layer == the notes' He sqrt(2 / fan_in)", he,
+                  math.sqrt(2 / fan_in), rtol=0.02)
+    r.note(f"The notes give Xavier as std 1/sqrt(n), n the previous layer's nodes, a short form; Keras's "
+           f"GlorotNormal uses sqrt(2 / (fan_in + fan_out)). For the 100 -> 100 layers of the histogram experiment "
+           f"they coincide (0.1); for a {fan_in} -> {fan_out} layer Keras draws std {glorot:.4f} where the short "
+           f"form gives {1 / math.sqrt(fan_in):.4f}.")
 
     # -----------------------------------------------------------------------
     # Step 2. Push 1000 standard-normal inputs through 5 layers and look at the
@@ -163,6 +186,65 @@ def run(out_dir, quick=True):
         fig.tight_layout()
         r.figure(fig, f"histograms_{a.lower()}.png")
         plt.close(fig)
+
+    # -----------------------------------------------------------------------
+    # Step 2b. The notes' claim through a deep stack: 20 layers alternating 200
+    # and 100 units, Keras's GlorotNormal and HeNormal, tanh and ReLU. Does each
+    # scheme keep the activations' scale from layer 1 to layer 20?
+    # -----------------------------------------------------------------------
+    # One stack's scale wanders from layer to layer (each layer's gain is a random
+    # draw); He's derivation keeps E[z^2] on average over the weights, so the mean
+    # square is averaged over DEEP_STACKS independent stacks.
+    x_deep = np.random.default_rng(1).standard_normal((DEEP_SAMPLES, DEEP_WIDTHS[0])).astype(np.float32)
+    deep_init = {"Xavier": keras.initializers.GlorotNormal, "He": keras.initializers.HeNormal}
+    deep, last_tanh = {}, []
+    for name, init in deep_init.items():
+        squares = {a: [] for a in ("tanh", "ReLU")}
+        for stack in range(DEEP_STACKS):
+            ws = [np.asarray(init(seed=1000 * stack + k)(shape=(DEEP_WIDTHS[k], DEEP_WIDTHS[k + 1])), np.float32)
+                  for k in range(len(DEEP_WIDTHS) - 1)]
+            for a in squares:
+                zs = forward_activations(x_deep, ws, a)
+                squares[a].append([float(np.mean(np.square(z, dtype=np.float64))) for z in zs])
+                if a == "tanh" and name == "Xavier":
+                    last_tanh.append(zs[-1])
+        for a, sq in squares.items():
+            deep[(a, name)] = list(np.sqrt(np.mean(sq, axis=0)))
+    depth = len(DEEP_WIDTHS) - 1
+    ratio = {key: v[-1] / v[0] for key, v in deep.items()}
+    r.table(f"Deep stack ({depth} layers alternating {DEEP_WIDTHS[0]} and {DEEP_WIDTHS[1]} units, mean over "
+            f"{DEEP_STACKS} stacks): root mean square of the activations",
+            ["activation", "init", "layer 1", "layer 5", "layer 10", "layer 15", f"layer {depth}",
+             f"layer {depth} / layer 1"],
+            [[a, i, v[0], v[4], v[9], v[14], v[-1], ratio[(a, i)]] for (a, i), v in deep.items()])
+    r.check(f"ReLU, He: the activations keep their scale through {depth} layers (layer {depth} / layer 1 RMS)",
+            0.5 <= ratio[("ReLU", "He")] <= 2.0, expected="in [0.5, 2]", measured=f"{ratio[('ReLU', 'He')]:.3f}")
+    r.check_at_most(f"ReLU, Xavier: the activations vanish through {depth} layers (layer {depth} / layer 1 RMS; "
+                    "the notes: Xavier is unsuitable for ReLU)", ratio[("ReLU", "Xavier")], 0.01)
+    tanh_deep = np.concatenate(last_tanh)
+    r.check(f"tanh, Xavier: through {depth} layers the activations neither saturate (|y| > 0.98 for < 1%) nor "
+            f"vanish (layer {depth} / layer 1 RMS >= 0.1)",
+            saturated(tanh_deep, "tanh") < 0.01 and ratio[("tanh", "Xavier")] >= 0.1,
+            expected="saturated < 1%, ratio >= 0.1",
+            measured=f"saturated {saturated(tanh_deep, 'tanh'):.2%}, ratio {ratio[('tanh', 'Xavier')]:.3f}")
+    r.note(f"Through {depth} layers with fan-in != fan-out: He keeps ReLU activations at their scale (layer {depth} / "
+           f"layer 1 RMS {ratio[('ReLU', 'He')]:.2f}) while Xavier lets them vanish ({ratio[('ReLU', 'Xavier')]:.1e}): "
+           "ReLU zeroes half of its inputs, which He's factor 2 makes up. With tanh, Xavier keeps the activations "
+           f"unsaturated but they still shrink slowly ({ratio[('tanh', 'Xavier')]:.2f} over {depth} layers: tanh is "
+           "linear only near 0, and Glorot's 2 / (fan_in + fan_out) trades the forward scale against the backward "
+           "one)" + (f"; He's larger weights hold tanh's scale better here ({ratio[('tanh', 'He')]:.2f}), a "
+                     "nuance the notes' rule of thumb leaves out."
+                     if ratio[("tanh", "He")] > ratio[("tanh", "Xavier")] else "."))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), layout="constrained")
+    for ax, a in zip(axes, ("tanh", "ReLU")):
+        for i in deep_init:
+            ax.plot(range(1, depth + 1), deep[(a, i)], marker="o", ms=3, label=f"{i} (Keras {deep_init[i].__name__})")
+        ax.set(yscale="log", xlabel="layer", ylabel="RMS of the activations", title=f"{a}: {depth} layers, "
+               f"widths alternating {DEEP_WIDTHS[0]} / {DEEP_WIDTHS[1]}")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3, which="both")
+    r.figure(fig, "deep_stack.png")
+    plt.close(fig)
 
     # -----------------------------------------------------------------------
     # Step 3. Training curves on digits: the zoo's dense_classifier (64 -> 100 x 4
