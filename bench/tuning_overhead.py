@@ -120,7 +120,7 @@ def main(argv=None) -> int:
     (x, y), _ = zoo.datasets.load("iris")
     split = check_splits(holdout(HOLDOUT, seed=args.seed), x, y)[0]
     folds = check_splits(make_splitter(args.folds, seed=args.seed), x, y)
-    batch_size = zoo.registry.get_entry(MODEL).train["batch_size"]
+    batch_size = zoo.registry.get_entry(MODEL).train.batch_size
     bare_fit({}, 8, 1, x, y, x, y, 0)  # warm TensorFlow up: first-call costs belong to neither side
 
     rows = []

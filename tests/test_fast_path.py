@@ -159,14 +159,19 @@ def test_input_pipelines_run_without_tf_data_autotuning():
 
 
 def test_reuters_batch_512_gets_the_square_root_rule_learning_rate_and_128_the_textbook():
-    assert zoo.registry.get_entry("reuters_mlp").train["batch_size"] == 512
-    assert training.scaled_learning_rate("reuters_mlp", 512) == pytest.approx(2e-3)  # 1e-3 * sqrt(512 / 128)
-    assert training.scaled_learning_rate("reuters_mlp", 256) == pytest.approx(1e-3 * 2 ** 0.5)
-    assert training.scaled_learning_rate("reuters_mlp", 128) is None  # the textbook's own 1e-3
-    # a learning rate or optimizer the user gives is theirs; models with no reference batch keep theirs
-    assert training.scaled_learning_rate("reuters_mlp", 512, {"learning_rate": 1e-4}) is None
-    assert training.scaled_learning_rate("reuters_mlp", 512, {"optimizer": "sgd"}) is None
-    assert training.scaled_learning_rate("small_cnn", 512) is None
+    from zoo.registry import resolve
+
+    assert zoo.registry.get_entry("reuters_mlp").train.batch_size == 512
+    assert resolve("reuters_mlp").learning_rate == pytest.approx(2e-3)  # 1e-3 * sqrt(512 / 128)
+    assert resolve("reuters_mlp").factory_kwargs["learning_rate"] == pytest.approx(2e-3)
+    assert resolve("reuters_mlp", batch_size=256).learning_rate == pytest.approx(1e-3 * 2 ** 0.5)
+    assert resolve("reuters_mlp", batch_size=128).learning_rate == 1e-3  # the textbook's own
+    assert "learning_rate" not in resolve("reuters_mlp", batch_size=128).factory_kwargs
+    # a learning rate or another optimizer the user gives is theirs; models with no reference batch keep theirs
+    assert resolve("reuters_mlp", overrides={"learning_rate": 1e-4}).learning_rate == 1e-4
+    assert resolve("reuters_mlp", overrides={"optimizer": "sgd"}).learning_rate == 1e-3
+    assert resolve("reuters_mlp", overrides={"optimizer": "adam"}).learning_rate == pytest.approx(2e-3)
+    assert resolve("small_cnn", batch_size=512).learning_rate == 1e-3
 
 
 def test_train_builds_the_model_with_the_scaled_learning_rate(tmp_path, monkeypatch):

@@ -32,11 +32,12 @@ def _values(hp_space):
 # =========================================================================== hypermodels
 @pytest.mark.parametrize("name", classifiers())
 def test_default_point_of_the_space_is_the_zoo_model(name):
-    """Every hyperparameter's default is the factory default: the default point builds the zoo model."""
+    """Every hyperparameter's default is the zoo default: the default point builds the model `zoo train` builds."""
     hm = hypermodel(name)
     hp = keras_tuner.HyperParameters()
     model = hm.build(hp)
-    reference = zoo.create_model(name)
+    resolved = zoo.registry.resolve(name)
+    reference = zoo.create_model(name, **resolved.factory_kwargs)
     assert model.count_params() == reference.count_params()
     assert json.dumps(model.get_config(), default=str) == json.dumps(reference.get_config(), default=str)
     assert model.optimizer.get_config()["learning_rate"] == pytest.approx(reference.optimizer.get_config()["learning_rate"])
@@ -45,10 +46,10 @@ def test_default_point_of_the_space_is_the_zoo_model(name):
     defaults = entry.defaults
     space = _values(hp.space)
     # Each hyperparameter's declared default, one by one, against the registry.
-    assert space["batch_size"].default == entry.train["batch_size"]
+    assert space["batch_size"].default == entry.train.batch_size == resolved.batch_size
     for arg in ("activation", "optimizer", "kernel_initializer"):
         assert space[arg].default == defaults[arg], arg
-    assert space["learning_rate"].default == defaults["learning_rate"]
+    assert space["learning_rate"].default == resolved.learning_rate  # the square-root rule's, where one applies
     assert space["dropout"].default == defaults["dropout"]
     assert space["use_l2"].default is (defaults["l2"] > 0)
     widths = defaults.get("hidden_units") or defaults.get("filters")

@@ -164,16 +164,16 @@ def main(argv=None) -> int:
 
 
 def _prepare(args):
-    from zoo import registry
-
-    from .hypermodels import fit_to_data
+    from zoo import registry, training
 
     entry = registry.get_entry(args.name)
+    training.configure_threads(args.name)  # as `python -m zoo train`, before TensorFlow starts and fixes its threads
     data = args.data or entry.dataset
     if data is None:
         raise ValueError(f"{args.name} has no default dataset; pass --data")
     (x, y), (xt, yt), preprocess = load_training_data(data, data_path=args.data_path, seed=args.seed)
-    overrides = fit_to_data(args.name, x.shape[1:], int(max(y.max(), yt.max())) + 1, _cli.parse_overrides(args.set))
+    overrides = registry.fit_to_data(args.name, x.shape[1:], int(max(y.max(), yt.max())) + 1,
+                                     _cli.parse_overrides(args.set))
     return data, (x, y), (xt, yt), preprocess, overrides
 
 

@@ -37,16 +37,16 @@ import keras_tuner
 import numpy as np
 
 import zoo
-from zoo import _checks, _io, registry, training
+from zoo import _checks, _io, registry
 
 from . import _oracle, results as results_lib
-from .hypermodels import DEFAULT_BATCH_SIZE, ZooHyperModel, fit_to_data
+from .hypermodels import ZooHyperModel
 
 # --------------------------------------------------------------------------- defaults, in one place
 DEFAULT_FOLDS = 5          # the notes' k; 5 or 10 is usual, 5 halves the cost
-DEFAULT_EPOCHS = 10        # for a model-building function (a zoo name uses its registry's epochs)
+#: Epochs and batch size of a model-building function's fits (a zoo name uses its registry's).
+DEFAULT_TRAIN = registry.TrainSpec()
 DEFAULT_OBJECTIVE = "val_accuracy"
-EVAL_BATCH_SIZE = 256      # evaluation batch: large is faster and does not change the metric
 CONFIG_JSON = "search_config.json"  # what a search directory was started with (checked on resume)
 TENSORBOARD_DIR = "tensorboard"
 #: Datasets whose loader learns statistics from data (iris: standardisation). Cross-validation
@@ -173,7 +173,8 @@ class ArrayFolds:
         fit = {"x": x_tr, "y": self.y[tr], "shuffle": True}
         if batch_size:
             fit["batch_size"] = batch_size
-        return fit, {"x": x_va, "y": self.y[va], "batch_size": EVAL_BATCH_SIZE}
+        return fit, {"x": x_va, "y": self.y[va],
+                     "batch_size": registry.eval_batch_size(batch_size or DEFAULT_TRAIN.batch_size)}
 
     def full(self, *, batch_size: int | None, seed: int):
         """Fit arguments for the whole training data (and the fitted preprocessing, or None)."""
@@ -272,10 +273,10 @@ class TFDSFolds:
         import tensorflow as tf
 
         train, val = self.load(i)
-        bs = batch_size or DEFAULT_BATCH_SIZE
+        bs = batch_size or DEFAULT_TRAIN.batch_size
         train = train.shuffle(self.shuffle_buffer, seed=seed, reshuffle_each_iteration=True).batch(bs)
         # shuffle=False: the dataset shuffles itself (Keras cannot shuffle a tf.data pipeline)
-        return {"x": train.prefetch(tf.data.AUTOTUNE), "shuffle": False}, {"x": val.batch(EVAL_BATCH_SIZE)}
+        return {"x": train.prefetch(tf.data.AUTOTUNE), "shuffle": False}, {"x": val.batch(registry.eval_batch_size(bs))}
 
     def full(self, *, batch_size: int | None, seed: int):
         import tensorflow as tf
@@ -283,7 +284,7 @@ class TFDSFolds:
 
         offline = os.environ.get(zoo.datasets.OFFLINE_ENV, "") not in ("", "0")
         ds = tfds.load(self.name, split=self.split, as_supervised=True, data_dir=self.data_dir, download=not offline)
-        ds = ds.map(self.preprocess).shuffle(self.shuffle_buffer, seed=seed).batch(batch_size or DEFAULT_BATCH_SIZE)
+        ds = ds.map(self.preprocess).shuffle(self.shuffle_buffer, seed=seed).batch(batch_size or DEFAULT_TRAIN.batch_size)
         return {"x": ds.prefetch(tf.data.AUTOTUNE), "shuffle": False}, None
 
     def fingerprint(self) -> dict:
@@ -388,8 +389,9 @@ def cross_validate(model, x, y=None, *, cv=DEFAULT_FOLDS, epochs: int | None = N
         y: integer class labels.
         cv: number of folds (stratified, shuffled, seeded by ``seed``) or any
             scikit-learn splitter (``KFold(5, shuffle=True)``, ``GroupKFold``...).
-        epochs, batch_size: default to the registry's training settings for a zoo
-            name, else ``DEFAULT_EPOCHS`` and ``DEFAULT_BATCH_SIZE``.
+        epochs, batch_size: for a zoo name, as :func:`zoo.registry.resolve` decides (the
+            registry's training settings, and the learning rate that goes with the batch
+            size, as ``python -m zoo train``); for a function, ``DEFAULT_TRAIN``'s.
         seed: seeds the folds and each fold's model (weights, dropout, shuffling).
         preprocess: a scikit-learn transformer (e.g. ``StandardScaler()``) refitted on
             each fold's training part, so no statistics leak from the validation fold.
@@ -437,28 +439,24 @@ def cross_validate(model, x, y=None, *, cv=DEFAULT_FOLDS, epochs: int | None = N
 def _prepare_cv(model, x, y, *, cv, epochs, batch_size, seed, preprocess, groups, overrides):
     """Check everything before any training; return ``(build(seed), epochs, batch_size, folds, config)``."""
     if isinstance(model, str):
-        entry = registry.get_entry(model)
         name = model
-        epochs = epochs if epochs is not None else entry.train.get("epochs", DEFAULT_EPOCHS)
-        batch_size = batch_size if batch_size is not None else entry.train.get("batch_size", DEFAULT_BATCH_SIZE)
+        # A bad name, epoch count or batch size fails before the data are split.
+        registry.resolve(name, overrides=overrides, batch_size=batch_size, epochs=epochs)
     elif callable(model):
         if overrides:
             raise TypeError(f"factory arguments ({', '.join(overrides)}) apply to a zoo model name, not to a "
                             "building function; set them inside the function")
         name = getattr(model, "__name__", "model")
-        epochs = DEFAULT_EPOCHS if epochs is None else epochs
-        batch_size = DEFAULT_BATCH_SIZE if batch_size is None else batch_size
+        epochs = _checks.positive_int("epochs", DEFAULT_TRAIN.epochs if epochs is None else epochs)
+        batch_size = _checks.positive_int("batch_size", DEFAULT_TRAIN.batch_size if batch_size is None else batch_size)
     else:
         raise TypeError(f"model must be a zoo model name or a function returning a keras.Model, got {model!r}")
-    epochs = _checks.positive_int("epochs", epochs)
-    batch_size = _checks.positive_int("batch_size", batch_size)
 
     folds = _make_folds(x, y, cv=cv, seed=seed, preprocess=preprocess, groups=groups)
     if isinstance(model, str):
-        kwargs = fit_to_data(name, folds.feature_shape, folds.num_classes, overrides)
-        learning_rate = training.scaled_learning_rate(name, batch_size, overrides)  # as `python -m zoo train`
-        if learning_rate is not None:
-            kwargs["learning_rate"] = learning_rate
+        resolved = registry.resolve(name, feature_shape=folds.feature_shape, num_classes=folds.num_classes,
+                                    overrides=overrides, batch_size=batch_size, epochs=epochs)
+        epochs, batch_size, kwargs = resolved.epochs, resolved.batch_size, resolved.factory_kwargs
 
         def build(s):
             return zoo.create_model(name, seed=s, **kwargs)
@@ -524,11 +522,11 @@ class BestModel:
 
     def evaluate(self, x, y=None) -> dict:
         """Metrics on ``(x, y)`` (a test set: use it once)."""
-        kwargs = {"x": self._x(x), "y": y, "batch_size": EVAL_BATCH_SIZE} if y is not None else {"x": x}
+        kwargs = {"x": self._x(x), "y": y, "batch_size": registry.EVAL_BATCH_SIZE} if y is not None else {"x": x}
         return {k: float(v) for k, v in self.model.evaluate(**kwargs, verbose=0, return_dict=True).items()}
 
     def predict(self, x):
-        return self.model.predict(self._x(x), batch_size=EVAL_BATCH_SIZE, verbose=0)
+        return self.model.predict(self._x(x), batch_size=registry.EVAL_BATCH_SIZE, verbose=0)
 
 
 @contextlib.contextmanager
@@ -734,7 +732,7 @@ class CVRandomSearch(keras_tuner.RandomSearch):
         Args:
             x: features, or a :class:`TFDSFolds` (then ``y`` is None).
             y: integer class labels.
-            epochs: per fold (default: the registry's for a zoo hypermodel, else ``DEFAULT_EPOCHS``).
+            epochs: per fold (default: the registry's for a zoo hypermodel, else ``DEFAULT_TRAIN``'s).
             groups: group labels for group splitters.
             callbacks: Keras callbacks for every fit (deep-copied).
             verbose: 1 prints KerasTuner's trial summaries, 0 nothing.
@@ -755,8 +753,7 @@ class CVRandomSearch(keras_tuner.RandomSearch):
                                  "search: fix it with hypermodel(name, batch_size=N)")
             batch_size = _checks.positive_int("batch_size", batch_size)
         if epochs is None:
-            epochs = (registry.get_entry(self.hypermodel.model_name).train.get("epochs", DEFAULT_EPOCHS)
-                      if isinstance(self.hypermodel, ZooHyperModel) else DEFAULT_EPOCHS)
+            epochs = self.hypermodel.epochs if isinstance(self.hypermodel, ZooHyperModel) else DEFAULT_TRAIN.epochs
         epochs = _checks.positive_int("epochs", epochs)
         folds = _make_folds(x, y, cv=self.splitter, seed=self.seed, preprocess=self.preprocess, groups=groups,
                             num_classes=self._reference_classes, feature_shape=self._reference_shape)
@@ -895,7 +892,7 @@ class CVRandomSearch(keras_tuner.RandomSearch):
         else:
             xs, ys = _checks.xy(x, y, num_classes=self._reference_classes, feature_shape=self._reference_shape)
             folds = ArrayFolds(xs, ys, [], self.preprocess)
-        epochs = _checks.positive_int("epochs", epochs if epochs is not None else getattr(self, "_epochs", DEFAULT_EPOCHS))
+        epochs = _checks.positive_int("epochs", epochs if epochs is not None else getattr(self, "_epochs", DEFAULT_TRAIN.epochs))
         import keras
 
         hp = trial.hyperparameters

@@ -10,18 +10,33 @@ from __future__ import annotations
 import keras
 
 from . import _blocks, _checks
-from .registry import register_model
+from .registry import TrainSpec, register_model
 
 #: The keras-io "Simple MNIST convnet" configuration (34,826 parameters).
 MNIST_CONFIG = {"input_shape": (28, 28, 1), "num_classes": 10, "padding": "valid"}
 
 
+def feature_side(input_shape, stages: int, *, kernel_size: int, pool_size: int, padding: str) -> int:
+    """The side of the feature map after ``stages`` convolution + pooling stages (< 1: the image is too small).
+
+    Example:
+        >>> feature_side((8, 8, 1), 2, kernel_size=3, pool_size=2, padding="valid")
+        0
+    """
+    side = min(input_shape[:2])
+    for _ in range(stages):
+        side = (side - (kernel_size - 1 if padding == "valid" else 0)) // pool_size
+        if side < 1:
+            break
+    return side
+
+
 @register_model(
     task="image classification (digits 8x8x1; MNIST 28x28x1 with small_cnn.MNIST_CONFIG)",
     dataset="digits",
-    # One intra-op thread: an 8x8 convolution is too small to split (epoch 0.057 vs 0.086 s;
-    # `python -m zoo train` sets it, see training.configure_threads).
-    train={"epochs": 40, "batch_size": 32, "intra_op_threads": 1},
+    # One intra-op thread: an 8x8 convolution is too small to split between threads
+    # (see zoo.platform.configure_threads).
+    train=TrainSpec(epochs=40, batch_size=32, intra_op_threads=1),
     source="notes 000: CNN (convolution, pooling); keras-io simple MNIST convnet",
     measured={"test_accuracy": 0.9806, "data": "digits, stratified 80/20 split, seed 0 (360 test images)",
               "command": "python -m zoo train small_cnn --seed 0"},
@@ -85,16 +100,12 @@ def small_cnn(
         _blocks.make_optimizer(optimizer, learning_rate)
 
     # Check the image survives every conv + pool stage before building anything.
-    side = min(input_shape[:2])
-    for _ in filters:
-        side = side - (kernel_size - 1 if padding == "valid" else 0)
-        side //= pool_size
-        if side < 1:
-            raise ValueError(
-                f"input_shape {input_shape} is too small for {len(filters)} stages of "
-                f"{kernel_size}x{kernel_size} {padding!r} convolution and {pool_size}x{pool_size} pooling; "
-                "use a larger image, padding='same', or fewer filters stages"
-            )
+    if feature_side(input_shape, len(filters), kernel_size=kernel_size, pool_size=pool_size, padding=padding) < 1:
+        raise ValueError(
+            f"input_shape {input_shape} is too small for {len(filters)} stages of "
+            f"{kernel_size}x{kernel_size} {padding!r} convolution and {pool_size}x{pool_size} pooling; "
+            "use a larger image, padding='same', or fewer filters stages"
+        )
     _blocks.seed_everything(seed)
 
     inputs = keras.Input(shape=input_shape, name="image")

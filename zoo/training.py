@@ -19,7 +19,6 @@ from . import _checks, _io, datasets, registry
 
 VALIDATION_FRACTION = 0.1  # held out from the training split, stratified and shuffled
 MAX_STEPS_PER_EXECUTION = 64  # training steps per compiled call; the progress bar moves once per call
-EVAL_BATCH_SIZE = 256  # evaluation has no gradients to average: larger batches are just fewer steps
 # The per-epoch validation set is small (10% of the training split): gathered once, kept in memory
 # as batches this large (one batch for Reuters' 899 rows and digits' 144), so each epoch's
 # validation is one or two compiled steps (Reuters: 38 -> 15 ms, digits: 12 -> 5 ms per epoch).
@@ -67,28 +66,6 @@ def load_data(data: str, *, data_path=None, seed: int = 0):
     return datasets.load(data, path=data_path, seed=seed)
 
 
-def scaled_learning_rate(name: str, batch_size: int, overrides: dict | None = None) -> float | None:
-    """The learning rate :func:`train` gives ``name`` at ``batch_size``, or None for the factory's own.
-
-    A registry entry may name the batch size its factory's default learning
-    rate belongs to (``train={"reference_batch_size": 128}``: the textbook's
-    Adam at 1e-3 with batches of 128). Trained with other batches and neither
-    ``learning_rate`` nor ``optimizer`` given, the rate follows the square-root
-    rule for Adam (Malladi et al., 2022): ``lr * sqrt(batch_size / reference)``,
-    so ``--batch-size 128`` is exactly the textbook, and Reuters' batch 512
-    gets 2e-3 (bench/README.md: test accuracy 0.800-0.807 over seeds 0-4, in
-    half the steps of batch 256).
-    """
-    import math
-
-    entry = registry.get_entry(name)
-    reference = entry.train.get("reference_batch_size")
-    overrides = overrides or {}
-    if reference is None or batch_size == reference or "learning_rate" in overrides or "optimizer" in overrides:
-        return None
-    return entry.defaults["learning_rate"] * math.sqrt(batch_size / reference)
-
-
 def configure_threads(name: str) -> int | None:
     """Give TensorFlow the intra-op thread count registered for ``name``, if it can still be set.
 
@@ -106,7 +83,7 @@ def configure_threads(name: str) -> int | None:
         The thread count now in effect for ``name``, or None where the registry
         has none for it or TensorFlow already started with another (nothing changes then).
     """
-    threads = registry.get_entry(name).train.get("intra_op_threads")
+    threads = registry.get_entry(name).train.intra_op_threads
     if threads is None:
         return None
     import tensorflow as tf
@@ -135,9 +112,10 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
         out: run directory (created; must be writable).
         data: a dataset name (default: the model's) or an ``.npz`` with
             ``x_train, y_train, x_test, y_test``.
-        epochs, batch_size: default to the model's registered training settings; where the
-            registry names a reference batch size, the learning rate follows ``batch_size``
-            (:func:`scaled_learning_rate`) unless ``learning_rate`` or ``optimizer`` is given.
+        epochs, batch_size: default to the model's registered training settings; the
+            factory's arguments and learning rate come from :func:`zoo.registry.resolve`
+            (where the registry names a reference batch size, the learning rate follows
+            ``batch_size`` unless ``learning_rate`` or another optimizer is given).
         seed: seeds the split, weights, dropout and shuffling.
         data_path: passed to the loader as ``path``.
         verbose: Keras progress-bar verbosity.
@@ -155,11 +133,7 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
         >>> training.train("dense_classifier", out="runs/iris", epochs=5)  # doctest: +SKIP
     """
     entry = registry.get_entry(name)
-    if "command" in entry.train:  # e.g. the Word2Vec models train on a corpus with their own command
-        raise ValueError(f"{name} is not trained by `python -m zoo train`; use `{entry.train['command']}`")
-    settings = dict(entry.train)
-    epochs = _checks.positive_int("epochs", epochs if epochs is not None else settings.get("epochs", 10))
-    batch_size = _checks.positive_int("batch_size", batch_size if batch_size is not None else settings.get("batch_size", 32))
+    registry.resolve(name, batch_size=batch_size, epochs=epochs)  # a bad name or setting fails before any loading
     seed = _checks.positive_int("seed", seed, minimum=0)
     data = data or entry.dataset
     if data is None:
@@ -169,11 +143,10 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
     (x_train, y_train), (x_test, y_test) = load_data(data, data_path=data_path, seed=seed)
     x_train, y_train = _checks.xy(x_train, y_train, x_name="x_train", y_name="y_train")
     x_test, y_test = _checks.xy(x_test, y_test, x_name="x_test", y_name="y_test")
-    fitted = _shape_overrides(name, x_train, y_train, overrides)
-    learning_rate = scaled_learning_rate(name, batch_size, overrides)
-    if learning_rate is not None:
-        fitted["learning_rate"] = learning_rate
-    model = registry.create_model(name, seed=seed, **fitted)
+    resolved = registry.resolve(name, feature_shape=x_train.shape[1:], num_classes=int(np.max(y_train)) + 1,
+                                overrides=overrides, batch_size=batch_size, epochs=epochs)
+    epochs, batch_size = resolved.epochs, resolved.batch_size
+    model = registry.create_model(name, seed=seed, **resolved.factory_kwargs)
     num_classes = int(model.output_shape[-1])
     for x_, y_, xn, yn in ((x_train, y_train, "x_train", "y_train"), (x_test, y_test, "x_test", "y_test")):
         _checks.xy(x_, y_, num_classes=num_classes, feature_shape=model.input_shape[1:], x_name=xn, y_name=yn)
@@ -191,7 +164,7 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
         _fit_epochs(model, (x_tr, y_tr), (x_val, y_val), checkpoint, hist, name=name, seed=seed,
                     batch_size=batch_size, start_epoch=start_epoch, epochs=epochs, verbose=verbose)
     train_seconds = time.perf_counter() - start
-    test_loss, test_acc = model.evaluate(x_test, y_test, batch_size=max(batch_size, EVAL_BATCH_SIZE), verbose=0)
+    test_loss, test_acc = model.evaluate(x_test, y_test, batch_size=resolved.eval_batch_size, verbose=0)
 
     metrics = {
         "model": name, "data": str(data), "epochs": len(hist["loss"]), "batch_size": batch_size, "seed": seed,
@@ -498,7 +471,7 @@ def evaluate(run_dir, *, data_path=None) -> dict:
     config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
     _, (x_test, y_test) = load_data(config["data"], data_path=data_path or config.get("data_path"), seed=config["seed"])
     model = keras.models.load_model(run_dir / "model.keras")
-    loss, acc = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
+    loss, acc = model.evaluate(x_test, y_test, batch_size=registry.eval_batch_size(config["batch_size"]), verbose=0)
     return {"model": config["model"], "data": config["data"], "test_loss": float(loss), "test_accuracy": float(acc),
             "test_samples": int(len(y_test))}
 
@@ -522,17 +495,3 @@ def plot_history(hist: dict, path, *, title: str = ""):
         ax.legend()
     fig.suptitle(title)
     return _io.save_figure(fig, path, dpi=110)
-
-
-def _shape_overrides(name, x, y, overrides):
-    """Fit the factory's input and class count to the data unless the user set them."""
-    defaults = registry.get_entry(name).defaults
-    fitted = dict(overrides)
-    n_classes = int(np.max(y)) + 1
-    if "num_classes" in defaults and "num_classes" not in fitted:
-        fitted["num_classes"] = n_classes
-    if "input_dim" in defaults and "input_dim" not in fitted and x.ndim == 2:
-        fitted["input_dim"] = int(x.shape[1])
-    if "input_shape" in defaults and "input_shape" not in fitted and x.ndim == 4:
-        fitted["input_shape"] = tuple(int(d) for d in x.shape[1:])
-    return fitted

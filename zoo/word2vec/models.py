@@ -22,7 +22,7 @@ import keras
 import numpy as np
 
 from .. import _blocks, _checks
-from ..registry import register_model
+from ..registry import TrainSpec, register_model
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -102,7 +102,7 @@ _MEASURED = "see `python -m zoo.word2vec compare --corpus reuters --sg {sg}` (RE
 @register_model(
     task="word embeddings: skip-gram with negative sampling (a word's vector scores its neighbours and noise words)",
     dataset="reuters",
-    train={"command": _TRAIN.format(sg=1), "corpus": "reuters", "epochs": 5},
+    train=TrainSpec(command=_TRAIN.format(sg=1), epochs=5),
     source=_SOURCE,
     measured={"cross_check": _MEASURED.format(sg=1)},
     tiny={"vocab_size": 40, "vector_size": 8},
@@ -147,7 +147,7 @@ def word2vec_skipgram(*, vocab_size: int = 10000, vector_size: int = 100, negati
 @register_model(
     task="word embeddings: CBOW with negative sampling (the mean of the context vectors scores the centre word)",
     dataset="reuters",
-    train={"command": _TRAIN.format(sg=0), "corpus": "reuters", "epochs": 5},
+    train=TrainSpec(command=_TRAIN.format(sg=0), epochs=5),
     source=_SOURCE,
     measured={"cross_check": _MEASURED.format(sg=0)},
     tiny={"vocab_size": 40, "vector_size": 8, "window": 2},
