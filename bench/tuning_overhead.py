@@ -42,7 +42,7 @@ import keras_tuner  # noqa: E402
 
 import zoo  # noqa: E402
 from tuning import CVRandomSearch, cross_validate, holdout, hypermodel  # noqa: E402
-from tuning.cv import check_splits, make_splitter  # noqa: E402
+from tuning.folds import check_splits, make_splitter  # noqa: E402
 from zoo import _io  # noqa: E402
 
 MODEL = "dense_classifier"

@@ -19,7 +19,8 @@ from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
 import zoo
 from tuning import CVRandomSearch, TFDSFolds, classifiers, cross_validate, holdout, hypermodel
 from tuning.__main__ import main as tuning_main
-from tuning.cv import _derive_seed, check_splits, make_splitter
+from tuning.cv import derive_seed
+from tuning.folds import check_splits, make_splitter
 
 IRIS = zoo.datasets.load("iris")
 (X, Y), (XT, YT) = IRIS
@@ -175,7 +176,7 @@ def test_no_weights_or_statistics_leak_between_folds():
         # The preprocessing saw exactly this fold's training rows, never its validation rows.
         np.testing.assert_array_equal(_Recorder.fitted_on[i], X[tr])
         # Each fold starts from a fresh model, initialised from the fold's own seed only.
-        fresh = zoo.create_model("dense_classifier", seed=_derive_seed(5, "fold", i)).get_weights()
+        fresh = zoo.create_model("dense_classifier", seed=derive_seed(5, "fold", i)).get_weights()
         for got, want in zip(_InitialWeights.seen[i], fresh):
             np.testing.assert_array_equal(got, want)
     assert not np.array_equal(_InitialWeights.seen[0][0], _InitialWeights.seen[1][0])
@@ -442,7 +443,7 @@ def test_ctrl_c_that_tensorflow_turns_into_another_error_still_interrupts_the_se
         except KeyboardInterrupt:
             raise RuntimeError("Exiting variable_creator_scope without proper nesting.") from None
 
-    monkeypatch.setattr(tuning.cv, "_run_fold", interrupted_fold)
+    monkeypatch.setattr(tuning.cv, "run_fold", interrupted_fold)
     handler = signal.getsignal(signal.SIGINT)
     with pytest.raises(KeyboardInterrupt, match="trial 0 interrupted"):
         _search(tmp_path, trials=1)

@@ -96,16 +96,16 @@ def load_training_data(data: str, *, data_path=None, seed: int = 0):
     import importlib
 
     import zoo
-    from zoo import _checks, training
+    from zoo import _checks
 
-    from .cv import FITTED_PREPROCESSING
+    from .folds import FITTED_PREPROCESSING
 
     if data in FITTED_PREPROCESSING:
         (x, y), (xt, yt) = zoo.datasets.load(data, path=data_path, seed=seed, preprocess=False)
         module, _, cls = FITTED_PREPROCESSING[data].rpartition(".")
         preprocess = getattr(importlib.import_module(module), cls)()
     else:
-        (x, y), (xt, yt) = training.load_data(data, data_path=data_path, seed=seed)
+        (x, y), (xt, yt) = zoo.datasets.load_data(data, data_path=data_path, seed=seed)
         preprocess = None
     x, y = _checks.xy(x, y, x_name="x_train", y_name="y_train")
     xt, yt = _checks.xy(xt, yt, x_name="x_test", y_name="y_test", feature_shape=x.shape[1:])
@@ -164,10 +164,10 @@ def main(argv=None) -> int:
 
 
 def _prepare(args):
-    from zoo import registry, training
+    from zoo import platform, registry
 
     entry = registry.get_entry(args.name)
-    training.configure_threads(args.name)  # as `python -m zoo train`, before TensorFlow starts and fixes its threads
+    platform.configure_threads(args.name)  # as `python -m zoo train`, before TensorFlow starts and fixes its threads
     data = args.data or entry.dataset
     if data is None:
         raise ValueError(f"{args.name} has no default dataset; pass --data")
@@ -181,7 +181,8 @@ def search(args) -> int:
     from zoo import _checks, _io
 
     from . import _oracle
-    from .cv import CVRandomSearch, holdout
+    from .folds import holdout
+    from .search import CVRandomSearch
     from .hypermodels import ZooHyperModel
 
     _checks.positive_int("max_trials", args.max_trials)  # before any data is loaded

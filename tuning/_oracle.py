@@ -36,12 +36,12 @@ import time
 
 import keras
 import keras_tuner
-from keras_tuner.src.engine import metrics_tracking
-from keras_tuner.src.engine import trial as trial_module
 
 from zoo import _io
 
-Status = trial_module.TrialStatus
+from . import _compat
+
+Status = _compat.TrialStatus
 
 # A worker holding a trial that has not been heard from for this long is declared lost.
 # Workers send a sign of life at least every HEARTBEAT_FRACTION of it while training.
@@ -109,7 +109,7 @@ class ZooOracle(keras_tuner.oracles.RandomSearchOracle):
             # Every trial is handed out, but another worker still holds one: it may
             # yet be declared lost and need this worker, so wait instead of stopping.
             self.tuner_ids.add(tuner_id)
-            return trial_module.Trial(self.get_space(), trial_id="idle", status=Status.IDLE)
+            return _compat.Trial(self.get_space(), trial_id="idle", status=Status.IDLE)
         trial = super().create_trial(tuner_id)
         if trial.status == Status.RUNNING:
             history = self.attempts.setdefault(trial.trial_id, [])
@@ -151,7 +151,7 @@ class ZooOracle(keras_tuner.oracles.RandomSearchOracle):
             return trial  # already ended (a lost worker came back): counted once
         attempt = len(self.attempts.get(trial_id, []))
         if self._reported.get(trial_id) != attempt:
-            trial.metrics = metrics_tracking.MetricsTracker()  # a re-run replaces, never averages
+            trial.metrics = _compat.MetricsTracker()  # a re-run replaces, never averages
             self._reported[trial_id] = attempt
         return super().update_trial(trial_id, metrics, step=step)
 
@@ -251,11 +251,9 @@ def serve_chief(oracle: ZooOracle, ip: str, port: int) -> None:
     from concurrent import futures
 
     import grpc
-    from keras_tuner.src import protos
-    from keras_tuner.src.distribute.oracle_chief import OracleServicer
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
-    protos.get_service_grpc().add_OracleServicer_to_server(OracleServicer(oracle), server)
+    _compat.serve_oracle(oracle, server)
     try:
         bound = server.add_insecure_port(f"{ip}:{port}")
     except RuntimeError:

@@ -32,13 +32,13 @@ import math
 import keras_tuner
 
 import zoo
-from zoo import _blocks, _checks, registry
+from zoo import _checks, optimizers, registry
 from zoo.small_cnn import feature_side
 
 # --------------------------------------------------------------------------- the search space
 # Defaults of every hyperparameter come from the factory; these are the ranges around them.
 ACTIVATIONS = ("relu", "tanh", "leaky_relu")                      # the notes' hidden activations
-OPTIMIZERS = _blocks.OPTIMIZERS                                   # notes 001/003, in the zoo's names
+OPTIMIZERS = optimizers.OPTIMIZERS                                   # notes 001/003, in the zoo's names
 INITIALIZERS = ("glorot_uniform", "he_normal")                    # Xavier for tanh/sigmoid, He for ReLU (notes 003)
 LEARNING_RATE_RANGE = (1e-4, 1e-1)   # log scale; covers Adam's 1e-3 and SGD's usual 1e-2 .. 1e-1
 L2_RANGE = (1e-6, 1e-2)              # log scale; above 1e-2 the penalty swamps the data loss on small nets

@@ -6,7 +6,7 @@ Default: ``Dense(8, input_dim=4, relu) -> Dense(8, relu) -> Dense(3, softmax)``,
 
 from __future__ import annotations
 
-from . import _blocks
+from .mlp import mlp
 from .registry import TrainSpec, register_model
 
 
@@ -44,7 +44,7 @@ def dense_classifier(
         input_dim: number of input features.
         num_classes: number of classes (>= 2); the output is a softmax over them.
         hidden_units: sizes of the hidden Dense layers, e.g. ``(8, 8)``.
-        activation: hidden activation: one of ``zoo._blocks.ACTIVATIONS`` or a callable.
+        activation: hidden activation: one of ``zoo.layers.ACTIVATIONS`` or a callable.
         dropout: dropout rate in [0, 1) after each hidden layer (0 = none).
         kernel_initializer: Keras initializer or its name (``"he_normal"``...).
         l1, l2: weight penalties on every kernel (0 = none).
@@ -68,4 +68,4 @@ def dense_classifier(
         >>> [layer.count_params() for layer in model.layers[1:]]
         [40, 72, 27]
     """
-    return _blocks.mlp(name="dense_classifier", **locals())
+    return mlp(name="dense_classifier", **locals())

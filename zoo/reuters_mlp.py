@@ -7,7 +7,7 @@ parameters (notes 002, "dropout", the Reuters example).
 
 from __future__ import annotations
 
-from . import _blocks
+from .mlp import mlp
 from .registry import TrainSpec, register_model
 
 
@@ -61,4 +61,4 @@ def reuters_mlp(
         >>> zoo.create_model("reuters_mlp").count_params()
         2599086
     """
-    return _blocks.mlp(name="reuters_mlp", **locals())
+    return mlp(name="reuters_mlp", **locals())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import keras
 
-from . import _blocks, _checks
+from . import _checks, layers, optimizers, platform
 from .registry import TrainSpec, register_model
 
 #: The keras-io "Simple MNIST convnet" configuration (34,826 parameters).
@@ -92,12 +92,12 @@ def small_cnn(
     kernel_size = _checks.positive_int("kernel_size", kernel_size)
     pool_size = _checks.positive_int("pool_size", pool_size)
     padding = _checks.choice("padding", padding, ("same", "valid"))
-    _blocks.check_classifier_args(num_classes=num_classes, dropout=dropout, batch_norm=batch_norm, compile=compile)
-    activation = _blocks.check_activation(activation)
-    kernel_initializer = _blocks.check_initializer(kernel_initializer)
-    regularizer = _blocks.make_regularizer(0.0, l2)
+    layers.check_classifier_args(num_classes=num_classes, dropout=dropout, batch_norm=batch_norm, compile=compile)
+    activation = layers.check_activation(activation)
+    kernel_initializer = layers.check_initializer(kernel_initializer)
+    regularizer = layers.make_regularizer(0.0, l2)
     if compile:
-        _blocks.make_optimizer(optimizer, learning_rate)
+        optimizers.make_optimizer(optimizer, learning_rate)
 
     # Check the image survives every conv + pool stage before building anything.
     if feature_side(input_shape, len(filters), kernel_size=kernel_size, pool_size=pool_size, padding=padding) < 1:
@@ -106,7 +106,7 @@ def small_cnn(
             f"{kernel_size}x{kernel_size} {padding!r} convolution and {pool_size}x{pool_size} pooling; "
             "use a larger image, padding='same', or fewer filters stages"
         )
-    _blocks.seed_everything(seed)
+    platform.seed_everything(seed)
 
     inputs = keras.Input(shape=input_shape, name="image")
     x = inputs
@@ -134,5 +134,5 @@ def small_cnn(
     )(x)
     model = keras.Model(inputs, outputs, name="small_cnn")
     if compile:
-        _blocks.compile_classifier(model, optimizer=optimizer, learning_rate=learning_rate)
+        optimizers.compile_classifier(model, optimizer=optimizer, learning_rate=learning_rate)
     return model

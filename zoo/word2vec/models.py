@@ -21,7 +21,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from .. import _blocks, _checks
+from .. import _checks, optimizers, platform
 from ..registry import TrainSpec, register_model
 
 
@@ -65,7 +65,7 @@ def _check(vocab_size, vector_size, negative, seed, compile):
 
 def _finish(model, *, optimizer, learning_rate, compile: bool):
     if compile:
-        model.compile(optimizer=_blocks.make_optimizer(optimizer, learning_rate),
+        model.compile(optimizer=optimizers.make_optimizer(optimizer, learning_rate),
                       loss=keras.losses.BinaryCrossentropy(from_logits=True))
     return model
 
@@ -135,7 +135,7 @@ def word2vec_skipgram(*, vocab_size: int = 10000, vector_size: int = 100, negati
         2400000
     """
     _check(vocab_size, vector_size, negative, seed, compile)
-    _blocks.seed_everything(seed)
+    platform.seed_everything(seed)
     word = keras.Input(shape=(), dtype="int32", name="word")
     targets = keras.Input(shape=(1 + negative,), dtype="int32", name="targets")
     inputs, outputs = _tables(vocab_size, vector_size, seed)
@@ -180,7 +180,7 @@ def word2vec_cbow(*, vocab_size: int = 10000, vector_size: int = 100, window: in
     _checks.positive_int("window", window)
     if cbow_mean not in (0, 1) or isinstance(cbow_mean, float):
         raise ValueError(f"cbow_mean must be 0 or 1, got {cbow_mean!r}")
-    _blocks.seed_everything(seed)
+    platform.seed_everything(seed)
     context = keras.Input(shape=(2 * window,), dtype="int32", name="context")
     targets = keras.Input(shape=(1 + negative,), dtype="int32", name="targets")
     inputs, outputs = _tables(vocab_size, vector_size, seed)

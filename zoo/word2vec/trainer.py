@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import _io, datasets, registry
-from . import engine, pipeline, vocab as vocab_mod
+from . import engine, evaluation, pipeline, vocab as vocab_mod
 from .settings import check_settings
 
 #: "training words/second", for this implementation and for gensim alike: raw corpus
@@ -121,10 +121,8 @@ class Word2VecResult:
         return path
 
     def evaluate(self) -> dict:
-        """gensim's evaluators on these vectors (see :func:`zoo.word2vec.compare.evaluate`)."""
-        from .compare import evaluate
-
-        return evaluate(self.wv)
+        """gensim's evaluators on these vectors (see :func:`zoo.word2vec.evaluation.evaluate`)."""
+        return evaluation.evaluate(self.wv)
 
     def summary(self) -> dict:
         return {
