@@ -43,7 +43,7 @@ import keras_tuner  # noqa: E402
 import zoo  # noqa: E402
 from tuning import CVRandomSearch, cross_validate, holdout, hypermodel  # noqa: E402
 from tuning.folds import check_splits, make_splitter  # noqa: E402
-from zoo import _io  # noqa: E402
+from zoo import files  # noqa: E402
 
 MODEL = "dense_classifier"
 HOLDOUT = 0.2  # validation fraction of the search's single split
@@ -195,7 +195,7 @@ def main(argv=None) -> int:
     if args.stock:
         print(f"stock KerasTuner RandomSearch: {result['median_stock_seconds_per_trial']:.3f} s/trial, "
               f"{result['stock_over_bare_wall']:.2f} x bare (wall), {result['stock_over_bare_cpu']:.2f} x (cpu)")
-    _io.write_json(args.json, result)
+    files.write_json(args.json, result)
     print(f"wrote {args.json}")
     return 0
 

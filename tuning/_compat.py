@@ -18,7 +18,7 @@ from keras_tuner.src.engine import trial as _trial
 from keras_tuner.src.engine import tuner_utils as _tuner_utils
 
 #: The KerasTuner releases these internals were checked on (setup.cfg's bounds).
-TESTED = ">=1.4.7,<1.5"
+TESTED = ">=1.4.8,<1.5"
 
 Trial = _trial.Trial
 TrialStatus = _trial.TrialStatus

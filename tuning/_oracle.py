@@ -4,7 +4,7 @@
 state files, same resume logic) with six changes, each small:
 
 1. **Atomic state.** ``oracle.json`` and every ``trial.json`` are written under a
-   temporary name and renamed (``zoo._io``), so a process killed while saving
+   temporary name and renamed (``zoo.files``), so a process killed while saving
    leaves the previous file, never a torn one that cannot be reloaded.
 2. **A trial is counted once.** A trial re-run after an interruption replaces its
    metrics instead of being averaged with a half-reported earlier attempt, and a
@@ -37,7 +37,7 @@ import time
 import keras
 import keras_tuner
 
-from zoo import _io
+from zoo import files
 
 from . import _compat
 
@@ -81,10 +81,10 @@ class ZooOracle(keras_tuner.oracles.RandomSearchOracle):
         self.attempts = {k: list(v) for k, v in state.get("attempts", {}).items()}
 
     def save(self):
-        _io.write_json(self._get_oracle_fname(), self.get_state())
+        files.write_json(self._get_oracle_fname(), self.get_state())
 
     def _save_trial(self, trial):
-        _io.write_json(os.path.join(self._get_trial_dir(trial.trial_id), "trial.json"), trial.get_state())
+        files.write_json(os.path.join(self._get_trial_dir(trial.trial_id), "trial.json"), trial.get_state())
 
     # ------------------------------------------------------------------ trials
     def populate_space(self, trial_id):

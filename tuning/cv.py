@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import zoo
-from zoo import _checks, registry
+from zoo import checks, registry
 
 # The fold sources, importable from here as before the split into modules.
 from .folds import (  # noqa: F401
@@ -49,7 +49,7 @@ def derive_seed(*parts) -> int:
 
 
 def run_fold(build, fit, folds, i, *, batch_size, seed, epochs, callbacks=(), validate_each_epoch=False,
-              verbose=0, fit_kwargs=None) -> dict:
+             verbose=0, fit_kwargs=None) -> dict:
     """Train a fresh model on fold ``i``'s training part; return its metrics (validation ones prefixed ``val_``).
 
     Training metrics are those of the last epoch; validation metrics come from one
@@ -161,7 +161,7 @@ def cross_validate(model, x, y=None, *, cv=DEFAULT_FOLDS, epochs: int | None = N
         >>> cv.mean["val_accuracy"], cv.std["val_accuracy"]                   # doctest: +SKIP
         (0.96, 0.03)
     """
-    seed = _checks.positive_int("seed", seed, minimum=0)
+    seed = checks.positive_int("seed", seed, minimum=0)
     build, epochs, batch_size, folds, config = _prepare_cv(model, x, y, cv=cv, epochs=epochs, batch_size=batch_size,
                                                            seed=seed, preprocess=preprocess, groups=groups,
                                                            overrides=overrides)
@@ -172,9 +172,9 @@ def cross_validate(model, x, y=None, *, cv=DEFAULT_FOLDS, epochs: int | None = N
     for i in tqdm(range(len(folds)), desc="folds", unit="fold", disable=verbose < 1):
         fold_seed = derive_seed(seed, "fold", i)
         per_fold.append(run_fold(lambda: build(fold_seed), lambda m, **kw: m.fit(**kw), folds, i,
-                                  batch_size=batch_size, seed=fold_seed, epochs=epochs,
-                                  callbacks=copy.deepcopy(list(callbacks or [])), verbose=max(0, verbose - 1),
-                                  fit_kwargs=fit_kwargs))
+                                 batch_size=batch_size, seed=fold_seed, epochs=epochs,
+                                 callbacks=copy.deepcopy(list(callbacks or [])), verbose=max(0, verbose - 1),
+                                 fit_kwargs=fit_kwargs))
     return CVResult.from_folds(per_fold, seconds=round(time.perf_counter() - start, 3), config=config)
 
 
@@ -189,8 +189,8 @@ def _prepare_cv(model, x, y, *, cv, epochs, batch_size, seed, preprocess, groups
             raise TypeError(f"factory arguments ({', '.join(overrides)}) apply to a zoo model name, not to a "
                             "building function; set them inside the function")
         name = getattr(model, "__name__", "model")
-        epochs = _checks.positive_int("epochs", DEFAULT_TRAIN.epochs if epochs is None else epochs)
-        batch_size = _checks.positive_int("batch_size", DEFAULT_TRAIN.batch_size if batch_size is None else batch_size)
+        epochs = checks.positive_int("epochs", DEFAULT_TRAIN.epochs if epochs is None else epochs)
+        batch_size = checks.positive_int("batch_size", DEFAULT_TRAIN.batch_size if batch_size is None else batch_size)
     else:
         raise TypeError(f"model must be a zoo model name or a function returning a keras.Model, got {model!r}")
 
@@ -226,6 +226,6 @@ def _check_fits_model(folds, model) -> None:
         return  # several inputs or outputs: Keras checks them when it trains
     shape, classes = tuple(model.input_shape[1:]), int(model.output_shape[-1])
     if isinstance(folds, ArrayFolds):
-        _checks.xy(folds.x, folds.y, num_classes=classes, feature_shape=shape)
+        checks.xy(folds.x, folds.y, num_classes=classes, feature_shape=shape)
     elif tuple(folds.feature_shape) != shape:
         raise ValueError(f"x: {folds.name} examples have shape {folds.feature_shape}, the model takes {shape}")

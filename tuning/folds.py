@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 import zoo
-from zoo import _checks, registry
+from zoo import checks, registry
 
 DEFAULT_FOLDS = 5          # the notes' k; 5 or 10 is usual, 5 halves the cost
 #: Epochs and batch size of a model-building function's fits (a zoo name uses its registry's).
@@ -40,9 +40,9 @@ def holdout(fraction: float = 0.1, *, seed: int = 0):
     """
     from sklearn.model_selection import StratifiedShuffleSplit
 
-    fraction = _checks.number_in_range("fraction", fraction, low=0.0, high=1.0, low_inclusive=False,
+    fraction = checks.number_in_range("fraction", fraction, low=0.0, high=1.0, low_inclusive=False,
                                        high_inclusive=False)
-    return StratifiedShuffleSplit(n_splits=1, test_size=fraction, random_state=_checks.positive_int("seed", seed, minimum=0))
+    return StratifiedShuffleSplit(n_splits=1, test_size=fraction, random_state=checks.positive_int("seed", seed, minimum=0))
 
 
 def make_splitter(cv, *, seed: int = 0):
@@ -193,7 +193,7 @@ class TFDSFolds:
 
     def __init__(self, name: str, folds: int = DEFAULT_FOLDS, *, split: str = "train", data_dir=None,
                  preprocess=None, shuffle_buffer: int = 10_000):
-        folds = _checks.positive_int("folds", folds)
+        folds = checks.positive_int("folds", folds)
         if folds < 2 or folds > 100:
             raise ValueError(f"folds must be an integer in [2, 100] (TFDS slices are whole percents), got {folds}")
         if not isinstance(split, str) or not split.isidentifier():
@@ -203,7 +203,7 @@ class TFDSFolds:
             data_dir = Path(os.environ[zoo.datasets.DATA_DIR_ENV]) / "tensorflow_datasets"
         self.data_dir = None if data_dir is None else str(data_dir)
         self.preprocess = preprocess or scale_images
-        self.shuffle_buffer = _checks.positive_int("shuffle_buffer", shuffle_buffer)
+        self.shuffle_buffer = checks.positive_int("shuffle_buffer", shuffle_buffer)
         edges = [round(100 * i / folds) for i in range(folds + 1)]
         self.splits = []
         for a, b in zip(edges[:-1], edges[1:]):
@@ -274,11 +274,13 @@ def scale_images(x, y):
 
 
 def make_folds(x, y, *, cv, seed, preprocess, groups, num_classes=None, feature_shape=None):
+    """The fold source for ``(x, y)``: ``x`` itself when it is a :class:`TFDSFolds`, else checked
+    :class:`ArrayFolds` from the splitter ``cv`` makes (:func:`make_splitter`, :func:`check_splits`)."""
     if isinstance(x, TFDSFolds):
         if y is not None:
             raise ValueError("y must be None when x is a TFDSFolds (the labels come from the dataset)")
         return x
-    x, y = _checks.xy(x, y, num_classes=num_classes, feature_shape=feature_shape)
+    x, y = checks.xy(x, y, num_classes=num_classes, feature_shape=feature_shape)
     splitter = make_splitter(cv, seed=seed)
     if preprocess is not None and not (hasattr(preprocess, "fit") and hasattr(preprocess, "transform")):
         raise TypeError(f"preprocess must be a scikit-learn transformer (with fit and transform), got {preprocess!r}")

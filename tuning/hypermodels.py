@@ -32,7 +32,7 @@ import math
 import keras_tuner
 
 import zoo
-from zoo import _checks, optimizers, registry
+from zoo import checks, optimizers, registry
 from zoo.small_cnn import feature_side
 
 # --------------------------------------------------------------------------- the search space
@@ -113,7 +113,7 @@ class ZooHyperModel(keras_tuner.HyperModel):
         else:
             tune = (tune,) if isinstance(tune, str) else tuple(tune)
             for t in tune:
-                _checks.choice("tune", t, TUNABLES)
+                checks.choice("tune", t, TUNABLES)
                 if t not in available:
                     raise ValueError(f"tune: {name} cannot search {t!r} (fixed, or not an argument of its factory); "
                                      f"searchable here: {', '.join(available)}")

@@ -18,7 +18,7 @@ from pathlib import Path
 import keras_tuner
 import numpy as np
 
-from zoo import _checks, _io, registry
+from zoo import checks, files, registry
 
 from . import _compat, _oracle, cv as cv_lib, results as results_lib
 from .cv import DEFAULT_OBJECTIVE, CVResult, derive_seed
@@ -149,9 +149,9 @@ class CVRandomSearch(keras_tuner.RandomSearch):
                  tensorboard: bool = False, worker_timeout: float = _oracle.DEFAULT_WORKER_TIMEOUT,
                  default_first: bool = True, max_consecutive_failed_trials: int = 3, **kwargs):
         # Every check runs before the directory is touched, so a bad argument changes nothing there.
-        max_trials = _checks.positive_int("max_trials", max_trials)
-        seed = _checks.positive_int("seed", seed, minimum=0)
-        worker_timeout = _checks.positive("worker_timeout", worker_timeout)
+        max_trials = checks.positive_int("max_trials", max_trials)
+        seed = checks.positive_int("seed", seed, minimum=0)
+        worker_timeout = checks.positive("worker_timeout", worker_timeout)
         if isinstance(hypermodel, str):
             hypermodel = ZooHyperModel(hypermodel)
         if not (isinstance(hypermodel, keras_tuner.HyperModel) or callable(hypermodel)):
@@ -167,7 +167,7 @@ class CVRandomSearch(keras_tuner.RandomSearch):
         if overwrite and role == "worker":
             raise ValueError("overwrite: only the chief may start a search anew; a worker with overwrite=True would "
                              "delete the shared directory")
-        directory = _io.ensure_writable_dir(directory or ".", argument="directory")
+        directory = files.ensure_writable_dir(directory or ".", argument="directory")
 
         self.preprocess = preprocess
         self.tensorboard = bool(tensorboard)
@@ -232,7 +232,7 @@ class CVRandomSearch(keras_tuner.RandomSearch):
         elif self._is_worker():
             return  # a worker on another machine may not share the directory
         if not self._is_worker():
-            _io.write_json(path, json.loads(json.dumps(config, default=str)))
+            files.write_json(path, json.loads(json.dumps(config, default=str)))
 
     # ------------------------------------------------------------------ KerasTuner overrides
     def _populate_initial_space(self):
@@ -249,7 +249,7 @@ class CVRandomSearch(keras_tuner.RandomSearch):
         """KerasTuner's state files, written atomically."""
         if not self._is_worker():
             self.oracle.save()
-        _io.write_json(self._get_tuner_fname(), self.get_state())
+        files.write_json(self._get_tuner_fname(), self.get_state())
 
     def search(self, x, y=None, *, epochs: int | None = None, groups=None, callbacks=None, verbose=1, **fit_kwargs):
         """Run (or resume) the search on training data ``(x, y)``.
@@ -276,10 +276,10 @@ class CVRandomSearch(keras_tuner.RandomSearch):
             if isinstance(self.hypermodel, ZooHyperModel):
                 raise ValueError("batch_size: not accepted by CVRandomSearch.search; it is a hyperparameter of the "
                                  "search: fix it with hypermodel(name, batch_size=N)")
-            batch_size = _checks.positive_int("batch_size", batch_size)
+            batch_size = checks.positive_int("batch_size", batch_size)
         if epochs is None:
             epochs = self.hypermodel.epochs if isinstance(self.hypermodel, ZooHyperModel) else DEFAULT_TRAIN.epochs
-        epochs = _checks.positive_int("epochs", epochs)
+        epochs = checks.positive_int("epochs", epochs)
         folds = make_folds(x, y, cv=self.splitter, seed=self.seed, preprocess=self.preprocess, groups=groups,
                             num_classes=self._reference_classes, feature_shape=self._reference_shape)
         self._check_config(self._search_config(folds, epochs, {**fit_kwargs, "batch_size": batch_size}))
@@ -414,9 +414,9 @@ class CVRandomSearch(keras_tuner.RandomSearch):
         if isinstance(x, TFDSFolds):
             folds = x
         else:
-            xs, ys = _checks.xy(x, y, num_classes=self._reference_classes, feature_shape=self._reference_shape)
+            xs, ys = checks.xy(x, y, num_classes=self._reference_classes, feature_shape=self._reference_shape)
             folds = ArrayFolds(xs, ys, [], self.preprocess)
-        epochs = _checks.positive_int("epochs", epochs if epochs is not None else getattr(self, "_epochs", DEFAULT_TRAIN.epochs))
+        epochs = checks.positive_int("epochs", epochs if epochs is not None else getattr(self, "_epochs", DEFAULT_TRAIN.epochs))
         import keras
 
         hp = trial.hyperparameters

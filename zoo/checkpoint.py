@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _io
+from . import files
 
 #: Inside the run directory while training is unfinished.
 CHECKPOINT_DIR = "checkpoint"
@@ -85,10 +85,10 @@ class Checkpoint:
         # dominates a small model's epoch (bench/README.md); this is the bytes only.
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
-            with _io.atomic_path(self.dir / state["weights"]) as tmp, open(tmp, "wb") as f:
+            with files.atomic_path(self.dir / state["weights"]) as tmp, open(tmp, "wb") as f:
                 np.savez(f, *arrays)
             previous = {p.name for p in self.dir.glob("epoch-*.npz")} - {state["weights"]}
-            _io.write_json(self.dir / "state.json", state)  # only now does the new pair count
+            files.write_json(self.dir / "state.json", state)  # only now does the new pair count
             for name in previous:
                 (self.dir / name).unlink(missing_ok=True)
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread by wait()

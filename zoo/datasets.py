@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _checks
+from . import checks
 
 DATA_DIR_ENV = "ZOO_DATA_DIR"
 OFFLINE_ENV = "ZOO_OFFLINE"
@@ -199,7 +199,7 @@ def load(name: str, *, path=None, preprocess: bool = True, seed: int = 0, test_s
         >>> x.shape, xt.shape
         ((120, 4), (30, 4))
     """
-    _checks.choice("name", name, DATASETS)
+    checks.choice("name", name, DATASETS)
     if name in ("iris", "digits"):
         return _load_sklearn(name, preprocess=preprocess, seed=seed, test_size=test_size)
     if name == "reuters":
@@ -261,8 +261,8 @@ def _load_sklearn(name, *, preprocess, seed, test_size):
     from sklearn import datasets as skd
     from sklearn.preprocessing import StandardScaler
 
-    _checks.positive_int("seed", seed, minimum=0)
-    _checks.number_in_range("test_size", test_size, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+    checks.positive_int("seed", seed, minimum=0)
+    checks.number_in_range("test_size", test_size, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
     bunch = skd.load_iris() if name == "iris" else skd.load_digits()
     x, y = bunch.data.astype("float32"), bunch.target.astype("int64")
     (x_train, y_train), (x_test, y_test) = stratified_split(x, y, fraction=test_size, seed=seed)
@@ -296,7 +296,7 @@ def load_reuters(*, path=None, num_words: int = 10000, preprocess: bool = True, 
     Keras 3 reads only from its own cache, so the same steps run here on the file
     :func:`find_file` located. See :func:`load` for the arguments.
     """
-    num_words = _checks.positive_int("num_words", num_words, minimum=4)
+    num_words = checks.positive_int("num_words", num_words, minimum=4)
     npz = find_file("reuters.npz", path=path, download=download)
     try:
         with np.load(npz, allow_pickle=True) as f:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import keras
 
-from . import _checks, _keras_compat
+from . import checks, _keras_compat
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu", "linear")
 
@@ -55,7 +55,7 @@ class SparseInputDense(keras.layers.Dense):
 def check_activation(activation):
     if callable(activation):
         return activation
-    return _checks.choice("activation", activation, ACTIVATIONS)
+    return checks.choice("activation", activation, ACTIVATIONS)
 
 
 def check_initializer(kernel_initializer):
@@ -72,20 +72,20 @@ def check_initializer(kernel_initializer):
 
 
 def make_regularizer(l1: float, l2: float):
-    l1 = _checks.non_negative("l1", l1)
-    l2 = _checks.non_negative("l2", l2)
+    l1 = checks.non_negative("l1", l1)
+    l2 = checks.non_negative("l2", l2)
     return keras.regularizers.L1L2(l1=l1, l2=l2) if (l1 or l2) else None
 
 
 def make_constraint(max_norm):
     if max_norm is None:
         return None
-    return keras.constraints.MaxNorm(_checks.positive("max_norm", max_norm))
+    return keras.constraints.MaxNorm(checks.positive("max_norm", max_norm))
 
 
 def check_classifier_args(*, num_classes, dropout, batch_norm, compile):
-    _checks.positive_int("num_classes", num_classes, minimum=2)
-    _checks.fraction("dropout", dropout)
+    checks.positive_int("num_classes", num_classes, minimum=2)
+    checks.fraction("dropout", dropout)
     if not isinstance(batch_norm, bool):
         raise TypeError(f"batch_norm must be True or False, got {batch_norm!r}")
     if not isinstance(compile, bool):

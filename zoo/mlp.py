@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import keras
 
-from . import _checks, layers, optimizers, platform
+from . import checks, layers, optimizers, platform
 
 #: Input width from which an MLP takes the fast path (see :func:`mlp`): a
 #: multi-hot bag of words (Reuters: 10,000 words, ~80 present per document) has
@@ -48,8 +48,8 @@ def mlp(
     * elsewhere: a float32 :class:`zoo.layers.SparseInputDense` first layer, which skips
       the words absent from the whole batch.
     """
-    input_dim = _checks.positive_int("input_dim", input_dim)
-    hidden_units = _checks.int_sequence("hidden_units", hidden_units)
+    input_dim = checks.positive_int("input_dim", input_dim)
+    hidden_units = checks.int_sequence("hidden_units", hidden_units)
     layers.check_classifier_args(num_classes=num_classes, dropout=dropout, batch_norm=batch_norm, compile=compile)
     activation = layers.check_activation(activation)
     kernel_initializer = layers.check_initializer(kernel_initializer)

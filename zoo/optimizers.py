@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from . import _checks, _keras_compat
+from . import checks, _keras_compat
 
 # Optimizer names used across the zoo and the tuning search space (the notes'
 # list: SGD, Momentum, AdaGrad, RMSprop, Adam). "momentum" is SGD with 0.9.
@@ -15,8 +15,8 @@ def make_optimizer(optimizer, learning_rate: float):
     """An optimizer from a name in :data:`OPTIMIZERS`, or an instance passed through."""
     if isinstance(optimizer, keras.optimizers.Optimizer):
         return optimizer
-    _checks.choice("optimizer", optimizer, OPTIMIZERS)
-    lr = _checks.positive("learning_rate", learning_rate)
+    checks.choice("optimizer", optimizer, OPTIMIZERS)
+    lr = checks.positive("learning_rate", learning_rate)
     if optimizer == "momentum":
         return keras.optimizers.SGD(learning_rate=lr, momentum=0.9)
     return {

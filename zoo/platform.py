@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import os
 
-from . import _checks, registry
+from . import checks, registry
 
 #: ``ZOO_BFLOAT16=1`` forces bfloat16 arithmetic, ``=0`` forbids it; unset: only where the CPU has AMX-BF16.
 BFLOAT16_ENV = "ZOO_BFLOAT16"
@@ -51,7 +51,7 @@ def seed_everything(seed: int | None) -> None:
     if seed is not None:
         import keras
 
-        keras.utils.set_random_seed(_checks.positive_int("seed", seed, minimum=0))
+        keras.utils.set_random_seed(checks.positive_int("seed", seed, minimum=0))
 
 
 def configure_threads(name: str) -> int | None:

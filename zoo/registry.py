@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import _checks
+from . import checks
 
 #: Evaluation has no gradients to average: batches this large (or the training batch,
 #: if larger) are just fewer steps, and do not change the metrics.
@@ -50,11 +50,11 @@ class TrainSpec:
     command: str | None = None
 
     def __post_init__(self):
-        _checks.positive_int("epochs", self.epochs)
-        _checks.positive_int("batch_size", self.batch_size)
+        checks.positive_int("epochs", self.epochs)
+        checks.positive_int("batch_size", self.batch_size)
         for name in ("reference_batch_size", "intra_op_threads"):
             if getattr(self, name) is not None:
-                _checks.positive_int(name, getattr(self, name))
+                checks.positive_int(name, getattr(self, name))
 
     def as_dict(self) -> dict:
         """The settings that are set (None ones left out), for ``model_info`` and JSON."""
@@ -336,8 +336,8 @@ def resolve(name: str, *, feature_shape=None, num_classes: int | None = None, ov
     if spec.command is not None:
         raise ValueError(f"{name} is not trained by `python -m zoo train`; use `{spec.command}`")
     overrides = dict(overrides or {})
-    epochs = _checks.positive_int("epochs", spec.epochs if epochs is None else epochs)
-    batch_size = _checks.positive_int("batch_size", spec.batch_size if batch_size is None else batch_size)
+    epochs = checks.positive_int("epochs", spec.epochs if epochs is None else epochs)
+    batch_size = checks.positive_int("batch_size", spec.batch_size if batch_size is None else batch_size)
     kwargs = fit_to_data(name, feature_shape, num_classes, overrides)
     defaults = entry.defaults
     learning_rate = kwargs.get("learning_rate", defaults.get("learning_rate"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import keras
 
-from . import _checks, layers, optimizers, platform
+from . import checks, layers, optimizers, platform
 from .registry import TrainSpec, register_model
 
 #: The keras-io "Simple MNIST convnet" configuration (34,826 parameters).
@@ -87,11 +87,11 @@ def small_cnn(
         >>> zoo.create_model("small_cnn", **MNIST_CONFIG).count_params()
         34826
     """
-    input_shape = _checks.shape("input_shape", input_shape, rank=3)
-    filters = _checks.int_sequence("filters", filters, allow_empty=False)
-    kernel_size = _checks.positive_int("kernel_size", kernel_size)
-    pool_size = _checks.positive_int("pool_size", pool_size)
-    padding = _checks.choice("padding", padding, ("same", "valid"))
+    input_shape = checks.shape("input_shape", input_shape, rank=3)
+    filters = checks.int_sequence("filters", filters, allow_empty=False)
+    kernel_size = checks.positive_int("kernel_size", kernel_size)
+    pool_size = checks.positive_int("pool_size", pool_size)
+    padding = checks.choice("padding", padding, ("same", "valid"))
     layers.check_classifier_args(num_classes=num_classes, dropout=dropout, batch_norm=batch_norm, compile=compile)
     activation = layers.check_activation(activation)
     kernel_initializer = layers.check_initializer(kernel_initializer)

@@ -15,7 +15,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from . import _checks, _io, _keras_compat, datasets, platform, registry
+from . import checks, files, _keras_compat, datasets, platform, registry
 from .checkpoint import CHECKPOINT_DIR, Checkpoint
 from .pipeline import Batches
 from .platform import configure_threads  # noqa: F401  (`python -m zoo train` calls it from here)
@@ -72,22 +72,22 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
     """
     entry = registry.get_entry(name)
     registry.resolve(name, batch_size=batch_size, epochs=epochs)  # a bad name or setting fails before any loading
-    seed = _checks.positive_int("seed", seed, minimum=0)
+    seed = checks.positive_int("seed", seed, minimum=0)
     data = data or entry.dataset
     if data is None:
         raise ValueError(f"{name} has no default dataset; pass data=... (one of {', '.join(datasets.DATASETS)} or an .npz file)")
-    out = _io.ensure_writable_dir(out, argument="out")
+    out = files.ensure_writable_dir(out, argument="out")
 
     (x_train, y_train), (x_test, y_test) = datasets.load_data(data, data_path=data_path, seed=seed)
-    x_train, y_train = _checks.xy(x_train, y_train, x_name="x_train", y_name="y_train")
-    x_test, y_test = _checks.xy(x_test, y_test, x_name="x_test", y_name="y_test")
+    x_train, y_train = checks.xy(x_train, y_train, x_name="x_train", y_name="y_train")
+    x_test, y_test = checks.xy(x_test, y_test, x_name="x_test", y_name="y_test")
     resolved = registry.resolve(name, feature_shape=x_train.shape[1:], num_classes=int(np.max(y_train)) + 1,
                                 overrides=overrides, batch_size=batch_size, epochs=epochs)
     epochs, batch_size = resolved.epochs, resolved.batch_size
     model = registry.create_model(name, seed=seed, **resolved.factory_kwargs)
     num_classes = int(model.output_shape[-1])
     for x_, y_, xn, yn in ((x_train, y_train, "x_train", "y_train"), (x_test, y_test, "x_test", "y_test")):
-        _checks.xy(x_, y_, num_classes=num_classes, feature_shape=model.input_shape[1:], x_name=xn, y_name=yn)
+        checks.xy(x_, y_, num_classes=num_classes, feature_shape=model.input_shape[1:], x_name=xn, y_name=yn)
     (x_tr, y_tr), (x_val, y_val) = validation_split(x_train, y_train, seed=seed)
 
     config = {"model": name, "data": str(data), "data_path": None if data_path is None else str(data_path),
@@ -112,13 +112,13 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
         "learning_rate": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
         "intra_op_threads": platform.intra_op_threads(),
     }
-    _io.save_model(model, out / "model.keras")
-    _io.write_json(out / "config.json", config)
-    _io.write_json(out / "history.json", hist)
-    _io.write_csv(out / "history.csv", [{"epoch": i + 1, **{k: v[i] for k, v in hist.items()}}
+    files.save_model(model, out / "model.keras")
+    files.write_json(out / "config.json", config)
+    files.write_json(out / "history.json", hist)
+    files.write_csv(out / "history.csv", [{"epoch": i + 1, **{k: v[i] for k, v in hist.items()}}
                                          for i in range(len(hist["loss"]))])
     plot_history(hist, out / "curves.png", title=f"{name} on {data}")
-    _io.write_json(out / "metrics.json", metrics)
+    files.write_json(out / "metrics.json", metrics)
     checkpoint.clear()
     return metrics
 
@@ -262,4 +262,4 @@ def plot_history(hist: dict, path, *, title: str = ""):
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle(title)
-    return _io.save_figure(fig, path, dpi=110)
+    return files.save_figure(fig, path, dpi=110)

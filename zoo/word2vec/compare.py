@@ -216,7 +216,7 @@ def format_table(report: dict) -> str:
     lines = ["| metric | gensim | ours | note |", "|---|---|---|---|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in report["rows"]]
     bars = "\n".join(f"- {'PASS' if b['passed'] else 'FAIL'}: {b['bar']} ({b['value']:+.3f})" for b in report["bars"])
-    return head + "\n".join(lines) + f"\n\nBars (set for Reuters, issue 3):\n{bars}\n\nwords/second = {WORDS_PER_SECOND}\n"
+    return head + "\n".join(lines) + f"\n\nBars (set for Reuters):\n{bars}\n\nwords/second = {WORDS_PER_SECOND}\n"
 
 
 __all__ = ["compare", "train_gensim", "evaluate", "neighbour_overlap", "format_table", "check_probes", "default_probes", "PROBES",

@@ -21,7 +21,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from .. import _checks, optimizers, platform
+from .. import checks, optimizers, platform
 from ..registry import TrainSpec, register_model
 
 
@@ -54,11 +54,11 @@ def _tables(vocab_size: int, vector_size: int, seed):
 
 
 def _check(vocab_size, vector_size, negative, seed, compile):
-    _checks.positive_int("vocab_size", vocab_size)
-    _checks.positive_int("vector_size", vector_size)
-    _checks.positive_int("negative", negative)
+    checks.positive_int("vocab_size", vocab_size)
+    checks.positive_int("vector_size", vector_size)
+    checks.positive_int("negative", negative)
     if seed is not None:
-        _checks.positive_int("seed", seed, minimum=0)
+        checks.positive_int("seed", seed, minimum=0)
     if not isinstance(compile, bool):
         raise TypeError(f"compile must be True or False, got {compile!r}")
 
@@ -177,7 +177,7 @@ def word2vec_cbow(*, vocab_size: int = 10000, vector_size: int = 100, window: in
         [(None, 10), (None, 6)]
     """
     _check(vocab_size, vector_size, negative, seed, compile)
-    _checks.positive_int("window", window)
+    checks.positive_int("window", window)
     if cbow_mean not in (0, 1) or isinstance(cbow_mean, float):
         raise ValueError(f"cbow_mean must be 0 or 1, got {cbow_mean!r}")
     platform.seed_everything(seed)

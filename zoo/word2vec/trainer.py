@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import _io, datasets, registry
+from .. import files, datasets, registry
 from . import engine, evaluation, pipeline, vocab as vocab_mod
 from .settings import check_settings
 
@@ -102,12 +102,12 @@ class Word2VecResult:
         Returns:
             The directory.
         """
-        directory = _io.ensure_writable_dir(directory, argument="directory")
+        directory = files.ensure_writable_dir(directory, argument="directory")
         vectors = self.vectors
-        _io.write_text(directory / "vectors.tsv", "".join("\t".join(f"{v:.6g}" for v in row) + "\n" for row in vectors))
-        _io.write_text(directory / "metadata.tsv",
+        files.write_text(directory / "vectors.tsv", "".join("\t".join(f"{v:.6g}" for v in row) + "\n" for row in vectors))
+        files.write_text(directory / "metadata.tsv",
                        "".join(w.replace("\t", "\\t").replace("\n", "\\n") + "\n" for w in self.vocab.words))
-        _io.write_text(directory / "projector_config.pbtxt",
+        files.write_text(directory / "projector_config.pbtxt",
                        'embeddings {\n  tensor_name: "word2vec"\n  tensor_path: "vectors.tsv"\n'
                        '  metadata_path: "metadata.tsv"\n}\n')
         return directory
@@ -116,7 +116,7 @@ class Word2VecResult:
         """The classic word2vec file (text, or ``binary=True``), readable by
         ``gensim.models.KeyedVectors.load_word2vec_format``; written atomically."""
         path = Path(path)
-        with _io.atomic_path(path) as tmp:
+        with files.atomic_path(path) as tmp:
             self.wv.save_word2vec_format(str(tmp), binary=binary)
         return path
 
