@@ -119,7 +119,7 @@ def main(script: str, cases: dict, worker, description: str, argv=None) -> int:
     if args.reps < 1:
         parser.error(f"--reps must be at least 1, got {args.reps}")
     sys.path.insert(0, str(ROOT))
-    from zoo import _io
+    from zoo import files
 
     script = Path(script).resolve()
     out = Path(args.out) if args.out else RESULTS / f"{script.stem}.json"
@@ -136,6 +136,6 @@ def main(script: str, cases: dict, worker, description: str, argv=None) -> int:
               f"{s['plain']['median_test_accuracy']:.4f} ours {s['ours']['median_test_accuracy']:.4f}", flush=True)
     report = {"benchmark": script.stem, "command": f"python bench/{script.name} --reps {args.reps}",
               "started_utc": started, "load_average_at_start": load, "machine": machine(), "results": results}
-    _io.write_json(out, report)
+    files.write_json(out, report)
     print(f"wrote {out}")
     return 0

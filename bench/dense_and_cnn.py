@@ -62,7 +62,7 @@ def plain(case: str, seed: int) -> dict:
     model = _plain_model(case)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     start = time.perf_counter()
-    model.fit(x_train, y_train, epochs=entry.train["epochs"], batch_size=entry.train["batch_size"],
+    model.fit(x_train, y_train, epochs=entry.train.epochs, batch_size=entry.train.batch_size,
               validation_split=0.1, verbose=0)
     seconds = time.perf_counter() - start
     _, acc = model.evaluate(x_test, y_test, verbose=0)

@@ -66,9 +66,9 @@ def main(argv=None) -> int:
     head, rest = readme.split(START, 1)
     _, tail = rest.split(END, 1)
     sys.path.insert(0, str(ROOT))
-    from zoo import _io
+    from zoo import files
 
-    _io.write_text(README, f"{head}{START}\n{text}{END}{tail}")
+    files.write_text(README, f"{head}{START}\n{text}{END}{tail}")
     print(f"wrote {README}")
     return 0
 

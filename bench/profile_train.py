@@ -40,11 +40,13 @@ def profile(name: str, seed: int = 0) -> dict:
     import keras
     import numpy as np
 
-    from zoo import training
+    from zoo import platform, training
+    from zoo.checkpoint import Checkpoint
+    from zoo.pipeline import Batches
 
     timings = {"checkpoint": [], "validation": [], "epoch": [], "train_calls": [], "gather": [], "first_call": None}
 
-    save = training._Checkpoint.save
+    save = Checkpoint.save
 
     def timed_save(self, *args, **kwargs):
         start = time.perf_counter()
@@ -81,7 +83,7 @@ def profile(name: str, seed: int = 0) -> dict:
     def timed_fit(self, *args, callbacks=None, **kwargs):
         return fit(self, *args, callbacks=[Timer(), *(callbacks or [])], **kwargs)
 
-    take = training._Batches._take
+    take = Batches._take
 
     def timed_take(self, i):
         start = time.perf_counter()
@@ -89,10 +91,10 @@ def profile(name: str, seed: int = 0) -> dict:
         timings["gather"].append(time.perf_counter() - start)
         return out
 
-    training.configure_threads(name)  # as `python -m zoo train` does, before anything runs
-    training._Checkpoint.save = timed_save
+    platform.configure_threads(name)  # as `python -m zoo train` does, before anything runs
+    Checkpoint.save = timed_save
     keras.Model.fit = timed_fit
-    training._Batches._take = timed_take
+    Batches._take = timed_take
     with tempfile.TemporaryDirectory() as out:
         metrics = training.train(name, out=out, seed=seed, verbose=0)
 

@@ -34,17 +34,18 @@ def main(argv=None) -> int:
     import tensorflow as tf
 
     import zoo
-    from zoo import _blocks
+    from zoo.layers import SparseInputDense
+    from zoo.optimizers import FusedAdam
 
     (x, y), _ = zoo.datasets.load("reuters")
     bs = args.batch_size
     variants = {  # name: (first layer, first layer policy, other hidden layers' policy, optimizer)
         "textbook (Dense, float32, Adam)": (keras.layers.Dense, "float32", "float32", keras.optimizers.Adam),
         "Dense, mixed_bfloat16, Adam": (keras.layers.Dense, "mixed_bfloat16", "mixed_bfloat16", keras.optimizers.Adam),
-        "Dense, mixed_bfloat16, FusedAdam (zoo, AMX)": (keras.layers.Dense, "mixed_bfloat16", "mixed_bfloat16", _blocks.FusedAdam),
-        "SparseInputDense f32, rest bf16, FusedAdam": (_blocks.SparseInputDense, "float32", "mixed_bfloat16", _blocks.FusedAdam),
-        "SparseInputDense, mixed_bfloat16, FusedAdam": (_blocks.SparseInputDense, "mixed_bfloat16", "mixed_bfloat16", _blocks.FusedAdam),
-        "SparseInputDense, float32, FusedAdam (zoo, no AMX)": (_blocks.SparseInputDense, "float32", "float32", _blocks.FusedAdam),
+        "Dense, mixed_bfloat16, FusedAdam (zoo, AMX)": (keras.layers.Dense, "mixed_bfloat16", "mixed_bfloat16", FusedAdam),
+        "SparseInputDense f32, rest bf16, FusedAdam": (SparseInputDense, "float32", "mixed_bfloat16", FusedAdam),
+        "SparseInputDense, mixed_bfloat16, FusedAdam": (SparseInputDense, "mixed_bfloat16", "mixed_bfloat16", FusedAdam),
+        "SparseInputDense, float32, FusedAdam (zoo, no AMX)": (SparseInputDense, "float32", "float32", FusedAdam),
     }
     models = {}
     for name, (first, first_dtype, dtype, opt) in variants.items():

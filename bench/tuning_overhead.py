@@ -42,8 +42,8 @@ import keras_tuner  # noqa: E402
 
 import zoo  # noqa: E402
 from tuning import CVRandomSearch, cross_validate, holdout, hypermodel  # noqa: E402
-from tuning.cv import check_splits, make_splitter  # noqa: E402
-from zoo import _io  # noqa: E402
+from tuning.folds import check_splits, make_splitter  # noqa: E402
+from zoo import files  # noqa: E402
 
 MODEL = "dense_classifier"
 HOLDOUT = 0.2  # validation fraction of the search's single split
@@ -120,7 +120,7 @@ def main(argv=None) -> int:
     (x, y), _ = zoo.datasets.load("iris")
     split = check_splits(holdout(HOLDOUT, seed=args.seed), x, y)[0]
     folds = check_splits(make_splitter(args.folds, seed=args.seed), x, y)
-    batch_size = zoo.registry.get_entry(MODEL).train["batch_size"]
+    batch_size = zoo.registry.get_entry(MODEL).train.batch_size
     bare_fit({}, 8, 1, x, y, x, y, 0)  # warm TensorFlow up: first-call costs belong to neither side
 
     rows = []
@@ -195,7 +195,7 @@ def main(argv=None) -> int:
     if args.stock:
         print(f"stock KerasTuner RandomSearch: {result['median_stock_seconds_per_trial']:.3f} s/trial, "
               f"{result['stock_over_bare_wall']:.2f} x bare (wall), {result['stock_over_bare_cpu']:.2f} x (cpu)")
-    _io.write_json(args.json, result)
+    files.write_json(args.json, result)
     print(f"wrote {args.json}")
     return 0
 

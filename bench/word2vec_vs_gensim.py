@@ -88,7 +88,7 @@ def bench_mode(docs, name: str, sg: int, args, engine_settings: dict) -> dict:
 
 def main(argv=None) -> int:
     args = _parse(argv)
-    from zoo import _cli, _io
+    from zoo import _cli, files
     from zoo.word2vec import WORDS_PER_SECOND, check_settings
     from zoo.word2vec.compare import cpu_count
     from zoo.word2vec.trainer import resolve_corpus
@@ -112,8 +112,8 @@ def main(argv=None) -> int:
               f"words/s (WS353 {o['wordsim353']:.3f}, analogy {100 * o['analogy']:.1f}%): "
               f"ratio ours/gensim {m['ratio']:.2f} (medians of {args.repeats})")
     path = Path(args.json)
-    _io.ensure_writable_dir(path.parent, argument="json")
-    _io.write_json(path, report)
+    files.ensure_writable_dir(path.parent, argument="json")
+    files.write_json(path, report)
     print(f"wrote {args.json}")
     return 0
 

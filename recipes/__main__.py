@@ -17,7 +17,7 @@ from pathlib import Path
 
 import recipes
 from recipes._recipe import Result, print_result
-from zoo import _cli, _io
+from zoo import _cli, files as _io
 
 
 def build_parser():

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo import _io
+from zoo import files as _io
 
 
 @dataclass

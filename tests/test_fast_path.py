@@ -12,7 +12,7 @@ import pytest
 
 import keras
 import zoo
-from zoo import _blocks, training
+from zoo import layers, optimizers, pipeline, platform, training
 
 WIDE = {"input_dim": 1200, "hidden_units": (16, 8), "num_classes": 5}  # wide enough for the fast path
 
@@ -37,13 +37,13 @@ def _textbook(model):
 
 @pytest.fixture
 def no_amx(monkeypatch):
-    monkeypatch.delenv(_blocks.BFLOAT16_ENV, raising=False)
-    monkeypatch.setattr(_blocks, "cpu_flags", lambda: frozenset({"avx2", "avx512f"}))
+    monkeypatch.delenv(platform.BFLOAT16_ENV, raising=False)
+    monkeypatch.setattr(platform, "cpu_flags", lambda: frozenset({"avx2", "avx512f"}))
 
 
 def test_sparse_input_dense_equals_dense_and_its_gradient(no_amx):
     x = _multi_hot(16, 300) * np.random.default_rng(1).uniform(0.5, 2, (16, 300)).astype("float32")  # any values
-    sparse = _blocks.SparseInputDense(7, activation="relu")
+    sparse = layers.SparseInputDense(7, activation="relu")
     dense = keras.layers.Dense(7, activation="relu")
     sparse.build((None, 300)), dense.build((None, 300))
     dense.set_weights(sparse.get_weights())
@@ -68,21 +68,21 @@ def test_fused_adam_takes_the_same_steps_as_keras_adam():
     start = rng.normal(size=(40, 6)).astype("float32")
     grads = [rng.normal(size=(40, 6)).astype("float32") for _ in range(5)]
     results = []
-    for opt in (_blocks.FusedAdam(learning_rate=0.01), keras.optimizers.Adam(learning_rate=0.01)):
+    for opt in (optimizers.FusedAdam(learning_rate=0.01), keras.optimizers.Adam(learning_rate=0.01)):
         var = keras.Variable(start)
         for g in grads:
             opt.apply_gradients([(g, var)])
         results.append(var.numpy())
     assert not np.allclose(results[0], start)
     np.testing.assert_allclose(results[0], results[1], rtol=1e-5, atol=1e-6)
-    assert isinstance(_blocks.make_optimizer("adam", 1e-3), keras.optimizers.Adam)
-    config = _blocks.FusedAdam(learning_rate=0.01).get_config()
+    assert isinstance(optimizers.make_optimizer("adam", 1e-3), keras.optimizers.Adam)
+    config = optimizers.FusedAdam(learning_rate=0.01).get_config()
     assert keras.optimizers.Adam.from_config(config).get_config() == config
 
 
 @pytest.mark.parametrize("bfloat16", ["1", "0"])
 def test_wide_mlp_computes_the_textbook_mlp_on_the_same_weights(monkeypatch, bfloat16):
-    monkeypatch.setenv(_blocks.BFLOAT16_ENV, bfloat16)
+    monkeypatch.setenv(platform.BFLOAT16_ENV, bfloat16)
     model = zoo.create_model("reuters_mlp", seed=0, **WIDE)
     plain = _textbook(model)
     assert model.count_params() == plain.count_params() == 1200 * 16 + 16 + 16 * 8 + 8 + 8 * 5 + 5
@@ -101,17 +101,17 @@ def test_wide_mlp_computes_the_textbook_mlp_on_the_same_weights(monkeypatch, bfl
 
 
 def test_without_amx_the_fallback_is_float32_sparse_input(no_amx):
-    assert not _blocks.use_bfloat16()
+    assert not platform.use_bfloat16()
     model = zoo.create_model("reuters_mlp", **WIDE)
-    assert isinstance(model.get_layer("hidden1"), _blocks.SparseInputDense)
+    assert isinstance(model.get_layer("hidden1"), layers.SparseInputDense)
     assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}
 
 
 def test_amx_is_detected_from_the_cpu_flags_and_the_variable_is_checked(monkeypatch):
-    monkeypatch.delenv(_blocks.BFLOAT16_ENV, raising=False)
-    monkeypatch.setattr(_blocks, "cpu_flags", lambda: frozenset({"amx_bf16", "amx_tile"}))
-    assert _blocks.use_bfloat16()
-    monkeypatch.setenv(_blocks.BFLOAT16_ENV, "yes")
+    monkeypatch.delenv(platform.BFLOAT16_ENV, raising=False)
+    monkeypatch.setattr(platform, "cpu_flags", lambda: frozenset({"amx_bf16", "amx_tile"}))
+    assert platform.use_bfloat16()
+    monkeypatch.setenv(platform.BFLOAT16_ENV, "yes")
     with pytest.raises(ValueError, match=r"ZOO_BFLOAT16 must be 0 or 1 .* got 'yes'"):
         zoo.create_model("reuters_mlp", **WIDE)
 
@@ -120,12 +120,12 @@ def test_small_models_keep_plain_float32_layers():
     for name in ("dense_classifier", "small_cnn"):
         model = zoo.create_model(name)
         assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}
-        assert not any(isinstance(layer, _blocks.SparseInputDense) for layer in model.layers)
+        assert not any(isinstance(layer, layers.SparseInputDense) for layer in model.layers)
 
 
 @pytest.mark.parametrize("bfloat16", ["1", "0"])
 def test_saved_fast_model_loads_and_predicts_on_multi_hot_input(tmp_path, monkeypatch, bfloat16):
-    monkeypatch.setenv(_blocks.BFLOAT16_ENV, bfloat16)
+    monkeypatch.setenv(platform.BFLOAT16_ENV, bfloat16)
     x = _multi_hot(64, 1200)
     y = np.arange(64) % 5
     model = zoo.create_model("reuters_mlp", seed=0, **WIDE)
@@ -133,7 +133,7 @@ def test_saved_fast_model_loads_and_predicts_on_multi_hot_input(tmp_path, monkey
     model.save(tmp_path / "m.keras")
     loaded = keras.models.load_model(tmp_path / "m.keras")
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
-    assert type(loaded.optimizer) is _blocks.FusedAdam
+    assert type(loaded.optimizer) is optimizers.FusedAdam
     assert loaded.optimizer.iterations.numpy() == model.optimizer.iterations.numpy() == 8
     loaded.fit(x, y, epochs=1, batch_size=16, verbose=0)  # and trains on
 
@@ -142,7 +142,7 @@ def test_epoch_batches_are_the_rows_in_each_epochs_order():
     x = np.arange(20, dtype="float32").reshape(10, 2)
     y = np.arange(10)
     orders = np.stack([np.random.default_rng([0, e]).permutation(10) for e in range(2)])
-    got = [(bx.numpy(), by.numpy()) for bx, by in training._Batches(x, y, 4).epochs(orders)]
+    got = [(bx.numpy(), by.numpy()) for bx, by in pipeline.Batches(x, y, 4).epochs(orders)]
     want = [(x[o[i:i + 4]], y[o[i:i + 4]]) for o in orders for i in range(0, 10, 4)]
     assert [len(b) for b, _ in got] == [4, 4, 2, 4, 4, 2]  # each epoch ends with its own short batch
     for (gx, gy), (wx, wy) in zip(got, want):
@@ -152,21 +152,26 @@ def test_epoch_batches_are_the_rows_in_each_epochs_order():
 
 def test_input_pipelines_run_without_tf_data_autotuning():
     # With autotuning on, destroying the iterator at the end of `fit` sat idle 1.4-2.0 s in
-    # about half the Reuters runs (zoo/training.py `_pipeline_options`).
-    batches = training._Batches(np.zeros((6, 2), "float32"), np.zeros(6, "int64"), 4)
+    # about half the Reuters runs (zoo/pipeline.py `pipeline_options`).
+    batches = pipeline.Batches(np.zeros((6, 2), "float32"), np.zeros(6, "int64"), 4)
     for dataset in (batches.dataset(), batches.epochs(np.stack([np.arange(6)]))):
         assert dataset.options().autotune.enabled is False
 
 
 def test_reuters_batch_512_gets_the_square_root_rule_learning_rate_and_128_the_textbook():
-    assert zoo.registry.get_entry("reuters_mlp").train["batch_size"] == 512
-    assert training.scaled_learning_rate("reuters_mlp", 512) == pytest.approx(2e-3)  # 1e-3 * sqrt(512 / 128)
-    assert training.scaled_learning_rate("reuters_mlp", 256) == pytest.approx(1e-3 * 2 ** 0.5)
-    assert training.scaled_learning_rate("reuters_mlp", 128) is None  # the textbook's own 1e-3
-    # a learning rate or optimizer the user gives is theirs; models with no reference batch keep theirs
-    assert training.scaled_learning_rate("reuters_mlp", 512, {"learning_rate": 1e-4}) is None
-    assert training.scaled_learning_rate("reuters_mlp", 512, {"optimizer": "sgd"}) is None
-    assert training.scaled_learning_rate("small_cnn", 512) is None
+    from zoo.registry import resolve
+
+    assert zoo.registry.get_entry("reuters_mlp").train.batch_size == 512
+    assert resolve("reuters_mlp").learning_rate == pytest.approx(2e-3)  # 1e-3 * sqrt(512 / 128)
+    assert resolve("reuters_mlp").factory_kwargs["learning_rate"] == pytest.approx(2e-3)
+    assert resolve("reuters_mlp", batch_size=256).learning_rate == pytest.approx(1e-3 * 2 ** 0.5)
+    assert resolve("reuters_mlp", batch_size=128).learning_rate == 1e-3  # the textbook's own
+    assert "learning_rate" not in resolve("reuters_mlp", batch_size=128).factory_kwargs
+    # a learning rate or another optimizer the user gives is theirs; models with no reference batch keep theirs
+    assert resolve("reuters_mlp", overrides={"learning_rate": 1e-4}).learning_rate == 1e-4
+    assert resolve("reuters_mlp", overrides={"optimizer": "sgd"}).learning_rate == 1e-3
+    assert resolve("reuters_mlp", overrides={"optimizer": "adam"}).learning_rate == pytest.approx(2e-3)
+    assert resolve("small_cnn", batch_size=512).learning_rate == 1e-3
 
 
 def test_train_builds_the_model_with_the_scaled_learning_rate(tmp_path, monkeypatch):

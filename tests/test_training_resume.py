@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from zoo import training
+from zoo.checkpoint import Checkpoint
 
 TRAIN = ["-m", "zoo", "train", "dense_classifier", "--epochs", "25", "--batch-size", "16", "--seed", "3",
          "--set", "dropout=0.2", "--quiet"]
@@ -60,7 +61,7 @@ def test_resume_with_other_settings_is_refused_and_keeps_the_checkpoint(tmp_path
     training.train("dense_classifier", out=tmp_path, epochs=2, seed=0, verbose=0)
     # Fake an unfinished run by keeping a checkpoint from other settings.
     ckpt = tmp_path / "checkpoint"
-    other = training._Checkpoint(ckpt, {"model": "dense_classifier", "seed": 99})
+    other = Checkpoint(ckpt, {"model": "dense_classifier", "seed": 99})
     other.save(__import__("zoo").create_model("dense_classifier"), 1, {"loss": [1.0]})
     other.wait()
     with pytest.raises(ValueError, match=r"out: .* holds an unfinished run with other settings"):
@@ -84,9 +85,9 @@ def test_checkpoint_written_in_the_background_is_the_snapshot_taken_at_save(tmp_
 
     model = zoo.create_model("dense_classifier", seed=0)
     model.optimizer.build(model.trainable_variables)
-    checkpoint = training._Checkpoint(tmp_path / "checkpoint", {"model": "dense_classifier"})
+    checkpoint = Checkpoint(tmp_path / "checkpoint", {"model": "dense_classifier"})
     hist = {"loss": [0.5]}
-    before = [v.numpy().copy() for v in training._Checkpoint._variables(model)]
+    before = [v.numpy().copy() for v in Checkpoint._variables(model)]
     checkpoint.save(model, 1, hist)
     for var in model.trainable_variables:  # training goes on while the writer works
         var.assign(var.numpy() + 1.0)
@@ -95,9 +96,9 @@ def test_checkpoint_written_in_the_background_is_the_snapshot_taken_at_save(tmp_
     assert not list((tmp_path / "checkpoint").glob(".*tmp*")), "no temporary file is left behind"
 
     fresh = zoo.create_model("dense_classifier", seed=1)
-    epoch, restored_hist = training._Checkpoint(tmp_path / "checkpoint", {"model": "dense_classifier"}).restore(fresh)
+    epoch, restored_hist = Checkpoint(tmp_path / "checkpoint", {"model": "dense_classifier"}).restore(fresh)
     assert (epoch, restored_hist) == (1, {"loss": [0.5]})
-    for saved, var in zip(before, training._Checkpoint._variables(fresh)):
+    for saved, var in zip(before, Checkpoint._variables(fresh)):
         np.testing.assert_array_equal(var.numpy(), saved)
 
 
@@ -105,7 +106,7 @@ def test_a_failed_background_write_is_raised_and_keeps_the_previous_checkpoint(t
     import zoo
 
     model = zoo.create_model("dense_classifier", seed=0)
-    checkpoint = training._Checkpoint(tmp_path / "checkpoint", {"model": "dense_classifier"})
+    checkpoint = Checkpoint(tmp_path / "checkpoint", {"model": "dense_classifier"})
     checkpoint.save(model, 1, {"loss": [0.5]})
     checkpoint.wait()
 
@@ -124,8 +125,8 @@ def test_a_failed_background_write_is_raised_and_keeps_the_previous_checkpoint(t
 def test_every_epoch_but_the_last_is_checkpointed(tmp_path, monkeypatch):
     # The finished model is saved right after the last epoch; a kill in between resumes from the epoch before.
     saved = []
-    save = training._Checkpoint.save
-    monkeypatch.setattr(training._Checkpoint, "save", lambda self, model, epoch, hist: (saved.append(epoch), save(self, model, epoch, hist)))
+    save = Checkpoint.save
+    monkeypatch.setattr(Checkpoint, "save", lambda self, model, epoch, hist: (saved.append(epoch), save(self, model, epoch, hist)))
     training.train("dense_classifier", out=tmp_path, epochs=3, seed=0, verbose=0)
     assert saved == [1, 2]
 

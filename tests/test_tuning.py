@@ -19,7 +19,8 @@ from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
 import zoo
 from tuning import CVRandomSearch, TFDSFolds, classifiers, cross_validate, holdout, hypermodel
 from tuning.__main__ import main as tuning_main
-from tuning.cv import _derive_seed, check_splits, make_splitter
+from tuning.cv import derive_seed
+from tuning.folds import check_splits, make_splitter
 
 IRIS = zoo.datasets.load("iris")
 (X, Y), (XT, YT) = IRIS
@@ -32,11 +33,12 @@ def _values(hp_space):
 # =========================================================================== hypermodels
 @pytest.mark.parametrize("name", classifiers())
 def test_default_point_of_the_space_is_the_zoo_model(name):
-    """Every hyperparameter's default is the factory default: the default point builds the zoo model."""
+    """Every hyperparameter's default is the zoo default: the default point builds the model `zoo train` builds."""
     hm = hypermodel(name)
     hp = keras_tuner.HyperParameters()
     model = hm.build(hp)
-    reference = zoo.create_model(name)
+    resolved = zoo.registry.resolve(name)
+    reference = zoo.create_model(name, **resolved.factory_kwargs)
     assert model.count_params() == reference.count_params()
     assert json.dumps(model.get_config(), default=str) == json.dumps(reference.get_config(), default=str)
     assert model.optimizer.get_config()["learning_rate"] == pytest.approx(reference.optimizer.get_config()["learning_rate"])
@@ -45,10 +47,10 @@ def test_default_point_of_the_space_is_the_zoo_model(name):
     defaults = entry.defaults
     space = _values(hp.space)
     # Each hyperparameter's declared default, one by one, against the registry.
-    assert space["batch_size"].default == entry.train["batch_size"]
+    assert space["batch_size"].default == entry.train.batch_size == resolved.batch_size
     for arg in ("activation", "optimizer", "kernel_initializer"):
         assert space[arg].default == defaults[arg], arg
-    assert space["learning_rate"].default == defaults["learning_rate"]
+    assert space["learning_rate"].default == resolved.learning_rate  # the square-root rule's, where one applies
     assert space["dropout"].default == defaults["dropout"]
     assert space["use_l2"].default is (defaults["l2"] > 0)
     widths = defaults.get("hidden_units") or defaults.get("filters")
@@ -174,7 +176,7 @@ def test_no_weights_or_statistics_leak_between_folds():
         # The preprocessing saw exactly this fold's training rows, never its validation rows.
         np.testing.assert_array_equal(_Recorder.fitted_on[i], X[tr])
         # Each fold starts from a fresh model, initialised from the fold's own seed only.
-        fresh = zoo.create_model("dense_classifier", seed=_derive_seed(5, "fold", i)).get_weights()
+        fresh = zoo.create_model("dense_classifier", seed=derive_seed(5, "fold", i)).get_weights()
         for got, want in zip(_InitialWeights.seen[i], fresh):
             np.testing.assert_array_equal(got, want)
     assert not np.array_equal(_InitialWeights.seen[0][0], _InitialWeights.seen[1][0])
@@ -441,7 +443,7 @@ def test_ctrl_c_that_tensorflow_turns_into_another_error_still_interrupts_the_se
         except KeyboardInterrupt:
             raise RuntimeError("Exiting variable_creator_scope without proper nesting.") from None
 
-    monkeypatch.setattr(tuning.cv, "_run_fold", interrupted_fold)
+    monkeypatch.setattr(tuning.cv, "run_fold", interrupted_fold)
     handler = signal.getsignal(signal.SIGINT)
     with pytest.raises(KeyboardInterrupt, match="trial 0 interrupted"):
         _search(tmp_path, trials=1)

@@ -13,15 +13,9 @@ import os as _os
 
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from .cv import (  # noqa: E402
-    BestModel,
-    CVRandomSearch,
-    CVResult,
-    TFDSFolds,
-    cross_validate,
-    holdout,
-    make_splitter,
-)
+from .cv import CVResult, cross_validate  # noqa: E402
+from .folds import TFDSFolds, holdout, make_splitter  # noqa: E402
+from .search import BestModel, CVRandomSearch  # noqa: E402
 from .hypermodels import ZooHyperModel, classifiers, hypermodel  # noqa: E402
 
 __all__ = ["BestModel", "CVRandomSearch", "CVResult", "TFDSFolds", "ZooHyperModel", "classifiers",

@@ -96,19 +96,19 @@ def load_training_data(data: str, *, data_path=None, seed: int = 0):
     import importlib
 
     import zoo
-    from zoo import _checks, training
+    from zoo import checks
 
-    from .cv import FITTED_PREPROCESSING
+    from .folds import FITTED_PREPROCESSING
 
     if data in FITTED_PREPROCESSING:
         (x, y), (xt, yt) = zoo.datasets.load(data, path=data_path, seed=seed, preprocess=False)
         module, _, cls = FITTED_PREPROCESSING[data].rpartition(".")
         preprocess = getattr(importlib.import_module(module), cls)()
     else:
-        (x, y), (xt, yt) = training.load_data(data, data_path=data_path, seed=seed)
+        (x, y), (xt, yt) = zoo.datasets.load_data(data, data_path=data_path, seed=seed)
         preprocess = None
-    x, y = _checks.xy(x, y, x_name="x_train", y_name="y_train")
-    xt, yt = _checks.xy(xt, yt, x_name="x_test", y_name="y_test", feature_shape=x.shape[1:])
+    x, y = checks.xy(x, y, x_name="x_train", y_name="y_train")
+    xt, yt = checks.xy(xt, yt, x_name="x_test", y_name="y_test", feature_shape=x.shape[1:])
     return (x, y), (xt, yt), preprocess
 
 
@@ -164,27 +164,28 @@ def main(argv=None) -> int:
 
 
 def _prepare(args):
-    from zoo import registry
-
-    from .hypermodels import fit_to_data
+    from zoo import platform, registry
 
     entry = registry.get_entry(args.name)
+    platform.configure_threads(args.name)  # as `python -m zoo train`, before TensorFlow starts and fixes its threads
     data = args.data or entry.dataset
     if data is None:
         raise ValueError(f"{args.name} has no default dataset; pass --data")
     (x, y), (xt, yt), preprocess = load_training_data(data, data_path=args.data_path, seed=args.seed)
-    overrides = fit_to_data(args.name, x.shape[1:], int(max(y.max(), yt.max())) + 1, _cli.parse_overrides(args.set))
+    overrides = registry.fit_to_data(args.name, x.shape[1:], int(max(y.max(), yt.max())) + 1,
+                                     _cli.parse_overrides(args.set))
     return data, (x, y), (xt, yt), preprocess, overrides
 
 
 def search(args) -> int:
-    from zoo import _checks, _io
+    from zoo import checks, files
 
     from . import _oracle
-    from .cv import CVRandomSearch, holdout
+    from .folds import holdout
+    from .search import CVRandomSearch
     from .hypermodels import ZooHyperModel
 
-    _checks.positive_int("max_trials", args.max_trials)  # before any data is loaded
+    checks.positive_int("max_trials", args.max_trials)  # before any data is loaded
     data, (x, y), (xt, yt), preprocess, overrides = _prepare(args)
     tune = [t.strip() for t in args.tune.split(",") if t.strip()] if args.tune else None
     hm = ZooHyperModel(args.name, tune=tune, batch_size=args.batch_size, **overrides)
@@ -217,11 +218,11 @@ def search(args) -> int:
         # The best configuration, retrained on the whole training set, meets the test set once.
         model = tuner.retrain_best(x, y, epochs=epochs)
         test = model.evaluate(xt, yt)
-        _io.save_model(model.model, project / "best_model.keras")
+        files.save_model(model.model, project / "best_model.keras")
         final = {**wanted, "cv_score": best["score"], "cv_std": best["std"], "objective": tuner.oracle.objective.name,
                  "train_samples": int(len(y)), "test_samples": int(len(yt)),
                  **{f"test_{k}": v for k, v in test.items()}}
-        _io.write_json(final_path, final)
+        files.write_json(final_path, final)
     print(f"\nBest: trial {best['trial_id']}, {tuner.oracle.objective.name} {best['score']:.4f} ± {best['std']:.4f} "
           f"over the folds; retrained on all {final['train_samples']} training samples for {final['epochs']} epochs:")
     print("  test " + ", ".join(f"{k[5:]} {v:.4f}" for k, v in final.items() if k.startswith("test_") and k != "test_samples")
@@ -231,11 +232,11 @@ def search(args) -> int:
 
 
 def cross_validation(args) -> int:
-    from zoo import _io
+    from zoo import files
 
     from .cv import cross_validate
 
-    out = _io.ensure_writable_dir(args.out, argument="--out") if args.out else None  # before any training
+    out = files.ensure_writable_dir(args.out, argument="--out") if args.out else None  # before any training
     data, (x, y), _, preprocess, overrides = _prepare(args)
     result = cross_validate(args.name, x, y, cv=args.folds, epochs=args.epochs, batch_size=args.batch_size,
                             seed=args.seed, preprocess=preprocess, verbose=0 if args.quiet else 1, **overrides)
@@ -246,8 +247,8 @@ def cross_validation(args) -> int:
     if acc is not None:
         print(f"\nval_accuracy {acc:.4f} ± {sd:.4f} (mean ± std over {len(result.folds)} folds)")
     if out is not None:
-        _io.write_json(out / "cv.json", {**result.to_dict(), "data": data})
-        _io.write_csv(out / "cv.csv", [{"fold": i, **f} for i, f in enumerate(result.folds, start=1)])
+        files.write_json(out / "cv.json", {**result.to_dict(), "data": data})
+        files.write_csv(out / "cv.csv", [{"fold": i, **f} for i, f in enumerate(result.folds, start=1)])
         print(f"Wrote {out / 'cv.json'} and {out / 'cv.csv'}")
     return 0
 

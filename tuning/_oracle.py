@@ -4,7 +4,7 @@
 state files, same resume logic) with six changes, each small:
 
 1. **Atomic state.** ``oracle.json`` and every ``trial.json`` are written under a
-   temporary name and renamed (``zoo._io``), so a process killed while saving
+   temporary name and renamed (``zoo.files``), so a process killed while saving
    leaves the previous file, never a torn one that cannot be reloaded.
 2. **A trial is counted once.** A trial re-run after an interruption replaces its
    metrics instead of being averaged with a half-reported earlier attempt, and a
@@ -36,12 +36,12 @@ import time
 
 import keras
 import keras_tuner
-from keras_tuner.src.engine import metrics_tracking
-from keras_tuner.src.engine import trial as trial_module
 
-from zoo import _io
+from zoo import files
 
-Status = trial_module.TrialStatus
+from . import _compat
+
+Status = _compat.TrialStatus
 
 # A worker holding a trial that has not been heard from for this long is declared lost.
 # Workers send a sign of life at least every HEARTBEAT_FRACTION of it while training.
@@ -81,10 +81,10 @@ class ZooOracle(keras_tuner.oracles.RandomSearchOracle):
         self.attempts = {k: list(v) for k, v in state.get("attempts", {}).items()}
 
     def save(self):
-        _io.write_json(self._get_oracle_fname(), self.get_state())
+        files.write_json(self._get_oracle_fname(), self.get_state())
 
     def _save_trial(self, trial):
-        _io.write_json(os.path.join(self._get_trial_dir(trial.trial_id), "trial.json"), trial.get_state())
+        files.write_json(os.path.join(self._get_trial_dir(trial.trial_id), "trial.json"), trial.get_state())
 
     # ------------------------------------------------------------------ trials
     def populate_space(self, trial_id):
@@ -109,7 +109,7 @@ class ZooOracle(keras_tuner.oracles.RandomSearchOracle):
             # Every trial is handed out, but another worker still holds one: it may
             # yet be declared lost and need this worker, so wait instead of stopping.
             self.tuner_ids.add(tuner_id)
-            return trial_module.Trial(self.get_space(), trial_id="idle", status=Status.IDLE)
+            return _compat.Trial(self.get_space(), trial_id="idle", status=Status.IDLE)
         trial = super().create_trial(tuner_id)
         if trial.status == Status.RUNNING:
             history = self.attempts.setdefault(trial.trial_id, [])
@@ -151,7 +151,7 @@ class ZooOracle(keras_tuner.oracles.RandomSearchOracle):
             return trial  # already ended (a lost worker came back): counted once
         attempt = len(self.attempts.get(trial_id, []))
         if self._reported.get(trial_id) != attempt:
-            trial.metrics = metrics_tracking.MetricsTracker()  # a re-run replaces, never averages
+            trial.metrics = _compat.MetricsTracker()  # a re-run replaces, never averages
             self._reported[trial_id] = attempt
         return super().update_trial(trial_id, metrics, step=step)
 
@@ -251,11 +251,9 @@ def serve_chief(oracle: ZooOracle, ip: str, port: int) -> None:
     from concurrent import futures
 
     import grpc
-    from keras_tuner.src import protos
-    from keras_tuner.src.distribute.oracle_chief import OracleServicer
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
-    protos.get_service_grpc().add_OracleServicer_to_server(OracleServicer(oracle), server)
+    _compat.serve_oracle(oracle, server)
     try:
         bound = server.add_insecure_port(f"{ip}:{port}")
     except RuntimeError:

@@ -32,12 +32,13 @@ import math
 import keras_tuner
 
 import zoo
-from zoo import _checks, registry
+from zoo import checks, optimizers, registry
+from zoo.small_cnn import feature_side
 
 # --------------------------------------------------------------------------- the search space
 # Defaults of every hyperparameter come from the factory; these are the ranges around them.
 ACTIVATIONS = ("relu", "tanh", "leaky_relu")                      # the notes' hidden activations
-OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam")    # notes 001/003, in the zoo's names
+OPTIMIZERS = optimizers.OPTIMIZERS                                   # notes 001/003, in the zoo's names
 INITIALIZERS = ("glorot_uniform", "he_normal")                    # Xavier for tanh/sigmoid, He for ReLU (notes 003)
 LEARNING_RATE_RANGE = (1e-4, 1e-1)   # log scale; covers Adam's 1e-3 and SGD's usual 1e-2 .. 1e-1
 L2_RANGE = (1e-6, 1e-2)              # log scale; above 1e-2 the penalty swamps the data loss on small nets
@@ -45,7 +46,6 @@ DROPOUT_MAX, DROPOUT_STEP = 0.5, 0.1  # 0.5 is the notes' Reuters rate; more rar
 MAX_LAYERS = 3                       # hidden Dense layers (or conv stages), at least the default depth
 WIDTH_FACTORS = (0.25, 0.5, 1, 2)    # units or filters per layer, relative to the default width
 BATCH_FACTORS = (0.5, 1, 2, 4)       # batch size, relative to the registry's training batch size
-DEFAULT_BATCH_SIZE = 32              # Keras's default, for a model whose registry entry names none
 
 #: Names accepted by ``hypermodel(name, tune=...)``: groups of hyperparameters.
 TUNABLES = ("layers", "activation", "dropout", "l2", "learning_rate", "optimizer", "kernel_initializer",
@@ -97,10 +97,15 @@ class ZooHyperModel(keras_tuner.HyperModel):
         super().__init__(name=name)
         self.model_name = name
         self.fixed = dict(fixed)
-        #: The zoo configuration the search starts from: factory defaults, then ``fixed``.
+        #: How ``python -m zoo train`` would train the default point (batch size, epochs, learning rate).
+        self.resolved = registry.resolve(name, overrides=self.fixed, batch_size=batch_size)
+        #: The zoo configuration the search starts from: factory defaults, then ``fixed``, with
+        #: the learning rate ``python -m zoo train`` gives it at the default batch size.
         self.base = {**defaults, **fixed}
-        self.default_batch_size = _checks.positive_int(
-            "batch_size", batch_size if batch_size is not None else entry.train.get("batch_size", DEFAULT_BATCH_SIZE))
+        if "learning_rate" in self.base:
+            self.base["learning_rate"] = self.resolved.learning_rate
+        self.default_batch_size = self.resolved.batch_size
+        self.epochs = self.resolved.epochs
 
         available = self._available(batch_size_fixed=batch_size is not None)
         if tune is None:
@@ -108,7 +113,7 @@ class ZooHyperModel(keras_tuner.HyperModel):
         else:
             tune = (tune,) if isinstance(tune, str) else tuple(tune)
             for t in tune:
-                _checks.choice("tune", t, TUNABLES)
+                checks.choice("tune", t, TUNABLES)
                 if t not in available:
                     raise ValueError(f"tune: {name} cannot search {t!r} (fixed, or not an argument of its factory); "
                                      f"searchable here: {', '.join(available)}")
@@ -191,11 +196,9 @@ class ZooHyperModel(keras_tuner.HyperModel):
         b = self.base
         if not all(k in b for k in ("input_shape", "kernel_size", "pool_size")):
             return default_stages  # a CNN whose geometry we cannot read: keep its depth
-        side, stages = min(b["input_shape"][:2]), 0
-        while stages < MAX_LAYERS:
-            side = (side - (b["kernel_size"] - 1 if b.get("padding") == "valid" else 0)) // b["pool_size"]
-            if side < 1:
-                break
+        stages = 0
+        while stages < MAX_LAYERS and feature_side(b["input_shape"], stages + 1, kernel_size=b["kernel_size"],
+                                                   pool_size=b["pool_size"], padding=b.get("padding", "same")) >= 1:
             stages += 1
         return max(stages, default_stages)
 
@@ -205,10 +208,18 @@ class ZooHyperModel(keras_tuner.HyperModel):
                 "tuned": list(self.tuned), "batch_size": self.default_batch_size}
 
     # ------------------------------------------------------------------ KerasTuner's interface
+    def settings(self, hp) -> registry.Resolved:
+        """How the point ``hp`` is built and trained, from :func:`zoo.registry.resolve`.
+
+        The searched values are overrides like a user's ``--set``; a learning rate
+        that is not searched follows the point's batch size as in ``python -m zoo train``.
+        """
+        kwargs, batch_size = self.declare(hp)
+        return registry.resolve(self.model_name, overrides=kwargs, batch_size=batch_size, epochs=self.epochs)
+
     def build(self, hp):
         """The zoo model at the point ``hp`` (compiled), from ``zoo.create_model``."""
-        kwargs, _ = self.declare(hp)
-        return zoo.create_model(self.model_name, **kwargs)
+        return zoo.create_model(self.model_name, **self.settings(hp).factory_kwargs)
 
     def batch_size(self, hp) -> int:
         """The batch size at the point ``hp``."""
@@ -263,24 +274,3 @@ def hypermodel(name: str, **kwargs) -> ZooHyperModel:
     """
     return ZooHyperModel(name, **kwargs)
 
-
-def fit_to_data(name: str, x_shape: tuple, num_classes: int, given: dict | None = None) -> dict:
-    """Factory overrides that fit model ``name`` to data of feature shape ``x_shape``.
-
-    ``input_dim`` (flat features), ``input_shape`` (images) and ``num_classes``
-    are set from the data unless ``given`` already sets them.
-
-    Example:
-        >>> fit_to_data("dense_classifier", (64,), 10)
-        {'num_classes': 10, 'input_dim': 64}
-    """
-    defaults = registry.get_entry(name).defaults
-    given = dict(given or {})
-    out = {}
-    if "num_classes" in defaults and "num_classes" not in given:
-        out["num_classes"] = int(num_classes)
-    if "input_dim" in defaults and "input_dim" not in given and len(x_shape) == 1:
-        out["input_dim"] = int(x_shape[0])
-    if "input_shape" in defaults and "input_shape" not in given and len(x_shape) == 3:
-        out["input_shape"] = tuple(int(d) for d in x_shape)
-    return {**out, **given}

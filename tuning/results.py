@@ -11,7 +11,7 @@ import math
 import re
 from pathlib import Path
 
-from zoo import _io
+from zoo import files
 
 RESULTS_CSV = "results.csv"
 RESULTS_JSON = "results.json"
@@ -112,10 +112,10 @@ def write_results(oracle, directory, *, plot: bool = False) -> dict:
         **{n: r["metrics"].get(n) for n in metric_names},
         **{f"hp_{n}": r["hyperparameters"].get(n) for n in hp_names},
     } for r in rows]
-    _io.write_csv(directory / RESULTS_CSV, csv_rows) if csv_rows else _io.write_text(directory / RESULTS_CSV, "")
-    _io.write_json(directory / RESULTS_JSON, doc)
+    files.write_csv(directory / RESULTS_CSV, csv_rows) if csv_rows else files.write_text(directory / RESULTS_CSV, "")
+    files.write_json(directory / RESULTS_JSON, doc)
     if best:
-        _io.write_json(directory / BEST_JSON, {"trial_id": best["trial_id"], "score": best["score"],
+        files.write_json(directory / BEST_JSON, {"trial_id": best["trial_id"], "score": best["score"],
                                                "std": best["std"], "hyperparameters": best["hyperparameters"]})
     if plot and rows:
         plot_scores(rows, directory / SCORES_PNG, objective=objective, direction=direction)
@@ -157,7 +157,7 @@ def plot_scores(rows: list[dict], path, *, objective: str, direction: str):
     ax.grid(alpha=0.3)
     if done:
         ax.legend(fontsize=8)
-    return _io.save_figure(fig, path, dpi=110)
+    return files.save_figure(fig, path, dpi=110)
 
 
 def _num(value):

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _checks
+from . import checks
 
 DATA_DIR_ENV = "ZOO_DATA_DIR"
 OFFLINE_ENV = "ZOO_OFFLINE"
@@ -199,7 +199,7 @@ def load(name: str, *, path=None, preprocess: bool = True, seed: int = 0, test_s
         >>> x.shape, xt.shape
         ((120, 4), (30, 4))
     """
-    _checks.choice("name", name, DATASETS)
+    checks.choice("name", name, DATASETS)
     if name in ("iris", "digits"):
         return _load_sklearn(name, preprocess=preprocess, seed=seed, test_size=test_size)
     if name == "reuters":
@@ -207,16 +207,65 @@ def load(name: str, *, path=None, preprocess: bool = True, seed: int = 0, test_s
     return _load_tfds(name, path=path, preprocess=preprocess, download=download)
 
 
+def stratified_split(x, y, *, fraction: float, seed: int = 0):
+    """``(x_a, y_a), (x_b, y_b)``: a shuffled split with ``fraction`` of the rows in the second part.
+
+    Stratified (each class in both parts in proportion) whenever every class has
+    two rows or more. Unlike Keras's ``validation_split``, which takes the last
+    rows, it never gives one class alone for class-sorted data (iris).
+
+    Example:
+        >>> import numpy as np
+        >>> (xa, ya), (xb, yb) = stratified_split(np.arange(20), np.arange(20) % 2, fraction=0.2)
+        >>> sorted(yb.tolist())
+        [0, 0, 1, 1]
+    """
+    from sklearn.model_selection import train_test_split
+
+    stratify = y if np.min(np.bincount(y)) >= 2 else None
+    x_a, x_b, y_a, y_b = train_test_split(x, y, test_size=fraction, stratify=stratify, random_state=seed)
+    return (x_a, y_a), (x_b, y_b)
+
+
+def load_data(data: str, *, data_path=None, seed: int = 0):
+    """A dataset name for :func:`load`, or the path of an ``.npz`` holding
+    ``x_train``, ``y_train``, ``x_test``, ``y_test`` (the user's own data).
+
+    Raises:
+        FileNotFoundError: no such ``.npz``.
+        ValueError: not a readable ``.npz``, or one without those four arrays; see :func:`load`.
+    """
+    if not str(data).endswith(".npz"):
+        return load(data, path=data_path, seed=seed)
+    import zipfile
+
+    path = Path(data)
+    if not path.is_file():
+        raise FileNotFoundError(f"data: no such file {str(path)!r}")
+    keys = ("x_train", "y_train", "x_test", "y_test")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"data: {path} is not a .npz file (not a zip archive); save one with "
+                         f"np.savez(path, x_train=..., y_train=..., x_test=..., y_test=...)")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            missing = [k for k in keys if k not in f]
+            arrays = {k: f[k] for k in keys if k in f}
+    except Exception as exc:  # pickled objects, truncated...
+        raise ValueError(f"data: {path} is not a readable .npz file ({type(exc).__name__}: {exc})") from None
+    if missing:
+        raise ValueError(f"data: {path} lacks array(s) {', '.join(missing)}; it must hold {', '.join(keys)}")
+    return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
+
+
 def _load_sklearn(name, *, preprocess, seed, test_size):
     from sklearn import datasets as skd
-    from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import StandardScaler
 
-    _checks.positive_int("seed", seed, minimum=0)
-    _checks.number_in_range("test_size", test_size, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+    checks.positive_int("seed", seed, minimum=0)
+    checks.number_in_range("test_size", test_size, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
     bunch = skd.load_iris() if name == "iris" else skd.load_digits()
     x, y = bunch.data.astype("float32"), bunch.target.astype("int64")
-    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=test_size, stratify=y, random_state=seed)
+    (x_train, y_train), (x_test, y_test) = stratified_split(x, y, fraction=test_size, seed=seed)
     if preprocess:
         if name == "iris":
             scaler = StandardScaler().fit(x_train)  # statistics from the training split only
@@ -247,7 +296,7 @@ def load_reuters(*, path=None, num_words: int = 10000, preprocess: bool = True, 
     Keras 3 reads only from its own cache, so the same steps run here on the file
     :func:`find_file` located. See :func:`load` for the arguments.
     """
-    num_words = _checks.positive_int("num_words", num_words, minimum=4)
+    num_words = checks.positive_int("num_words", num_words, minimum=4)
     npz = find_file("reuters.npz", path=path, download=download)
     try:
         with np.load(npz, allow_pickle=True) as f:

@@ -6,16 +6,16 @@ Default: ``Dense(8, input_dim=4, relu) -> Dense(8, relu) -> Dense(3, softmax)``,
 
 from __future__ import annotations
 
-from . import _blocks
-from .registry import register_model
+from .mlp import mlp
+from .registry import TrainSpec, register_model
 
 
 @register_model(
     task="tabular classification (iris: 4 features, 3 classes)",
     dataset="iris",
     # 120 training samples: small batches and enough epochs for Adam at 1e-3. Operations this
-    # small run faster on one intra-op thread (`python -m zoo train` sets it; see training.configure_threads).
-    train={"epochs": 150, "batch_size": 8, "intra_op_threads": 1},
+    # small run faster on one intra-op thread (see zoo.platform.configure_threads).
+    train=TrainSpec(epochs=150, batch_size=8, intra_op_threads=1),
     source="notes 002: Keras Sequential 4 -> 8 -> 8 -> 3 (139 parameters)",
     measured={"test_accuracy": 1.0, "data": "iris, stratified 80/20 split, seed 0 (30 test samples)",
               "command": "python -m zoo train dense_classifier --seed 0"},
@@ -44,7 +44,7 @@ def dense_classifier(
         input_dim: number of input features.
         num_classes: number of classes (>= 2); the output is a softmax over them.
         hidden_units: sizes of the hidden Dense layers, e.g. ``(8, 8)``.
-        activation: hidden activation: one of ``zoo._blocks.ACTIVATIONS`` or a callable.
+        activation: hidden activation: one of ``zoo.layers.ACTIVATIONS`` or a callable.
         dropout: dropout rate in [0, 1) after each hidden layer (0 = none).
         kernel_initializer: Keras initializer or its name (``"he_normal"``...).
         l1, l2: weight penalties on every kernel (0 = none).
@@ -68,4 +68,4 @@ def dense_classifier(
         >>> [layer.count_params() for layer in model.layers[1:]]
         [40, 72, 27]
     """
-    return _blocks.mlp(name="dense_classifier", **locals())
+    return mlp(name="dense_classifier", **locals())

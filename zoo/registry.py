@@ -7,12 +7,58 @@ timm's ``create_model`` / ``register_model``.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import inspect
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
+
+from . import checks
+
+#: Evaluation has no gradients to average: batches this large (or the training batch,
+#: if larger) are just fewer steps, and do not change the metrics.
+EVAL_BATCH_SIZE = 256
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """How a registered model trains by default: the one place these settings live.
+
+    Every path that trains a zoo model (``python -m zoo train``,
+    :func:`zoo.training.train`, ``tuning.cross_validate``, the tuning hypermodels
+    and ``python -m tuning``) reads them through :func:`resolve`.
+
+    Attributes:
+        epochs: training epochs.
+        batch_size: training batch size.
+        reference_batch_size: the batch size the factory's default learning rate
+            belongs to; trained with other batches, the rate follows the square-root
+            rule (see :func:`resolve`). None: the rate does not depend on the batch.
+        intra_op_threads: TensorFlow intra-op threads for a process that trains this
+            model alone (see :func:`zoo.platform.configure_threads`); None: TensorFlow's default.
+        command: for a model trained by another command (Word2Vec on a corpus), that
+            command; :func:`resolve` refuses such a model.
+    """
+
+    epochs: int = 10
+    batch_size: int = 32
+    reference_batch_size: int | None = None
+    intra_op_threads: int | None = None
+    command: str | None = None
+
+    def __post_init__(self):
+        checks.positive_int("epochs", self.epochs)
+        checks.positive_int("batch_size", self.batch_size)
+        for name in ("reference_batch_size", "intra_op_threads"):
+            if getattr(self, name) is not None:
+                checks.positive_int(name, getattr(self, name))
+
+    def as_dict(self) -> dict:
+        """The settings that are set (None ones left out), for ``model_info`` and JSON."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -24,7 +70,7 @@ class ModelEntry:
         factory: function with keyword-only arguments returning a ``keras.Model``.
         task: short task description.
         dataset: default dataset name for ``python -m zoo train``.
-        train: default training settings (``epochs``, ``batch_size``, ...).
+        train: default training settings (:class:`TrainSpec`).
         source: the textbook or paper section the model reproduces.
         measured: accuracy we measured on real data (metric -> value, with the command).
         tiny: overrides that make a very small instance, used by the registry-wide test.
@@ -37,7 +83,7 @@ class ModelEntry:
     factory: Callable[..., Any]
     task: str
     dataset: str | None
-    train: dict
+    train: TrainSpec
     source: str
     measured: dict = field(default_factory=dict)
     tiny: dict = field(default_factory=dict)
@@ -58,7 +104,7 @@ def register_model(
     *,
     task: str,
     dataset: str | None,
-    train: dict | None = None,
+    train: TrainSpec | None = None,
     source: str = "",
     measured: dict | None = None,
     tiny: dict | None = None,
@@ -73,6 +119,8 @@ def register_model(
 
     def decorate(factory):
         key = name or factory.__name__
+        if train is not None and not isinstance(train, TrainSpec):
+            raise TypeError(f"{key}: train must be a zoo.registry.TrainSpec, got {type(train).__name__}")
         if key in _REGISTRY and _REGISTRY[key].factory is not factory:
             raise ValueError(f"model name {key!r} is already registered by {_REGISTRY[key].factory.__module__}")
         _REGISTRY[key] = ModelEntry(
@@ -80,7 +128,7 @@ def register_model(
             factory=factory,
             task=task,
             dataset=dataset,
-            train=dict(train or {}),
+            train=train if train is not None else TrainSpec(),
             source=source,
             measured=dict(measured or {}),
             tiny=dict(tiny or {}),
@@ -167,7 +215,7 @@ def model_info(name: str) -> dict:
         "input_shape": _shape(model.input_shape),
         "output_shape": _shape(model.output_shape),
         "dataset": entry.dataset,
-        "train": dict(entry.train),
+        "train": entry.train.as_dict(),
         "params": int(model.count_params()),
         "source": entry.source,
         "measured": dict(entry.measured),
@@ -191,3 +239,115 @@ def _shape(shape):
     if isinstance(shape, list):
         return [_shape(s) for s in shape]
     return tuple(None if d is None else int(d) for d in shape)
+
+
+def fit_to_data(name: str, feature_shape=None, num_classes: int | None = None, overrides: dict | None = None) -> dict:
+    """``overrides`` plus the factory arguments that fit model ``name`` to the data.
+
+    ``input_dim`` (flat features), ``input_shape`` (images) and ``num_classes``
+    are taken from the data unless ``overrides`` sets them or the factory has no
+    such argument; a shape or class count of None is left to the factory's default.
+
+    Example:
+        >>> from zoo import registry
+        >>> registry.fit_to_data("dense_classifier", (64,), 10)
+        {'num_classes': 10, 'input_dim': 64}
+    """
+    defaults = get_entry(name).defaults
+    given = dict(overrides or {})
+    fitted = {}
+    if num_classes is not None and "num_classes" in defaults and "num_classes" not in given:
+        fitted["num_classes"] = int(num_classes)
+    if feature_shape is not None:
+        shape = tuple(int(d) for d in feature_shape)
+        if "input_dim" in defaults and "input_dim" not in given and len(shape) == 1:
+            fitted["input_dim"] = shape[0]
+        if "input_shape" in defaults and "input_shape" not in given and len(shape) == 3:
+            fitted["input_shape"] = shape
+    return {**fitted, **given}
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What :func:`resolve` decided: the factory's arguments and the fit settings.
+
+    Attributes:
+        name: the registered model.
+        factory_kwargs: arguments for ``create_model(name, seed=..., **factory_kwargs)``.
+        epochs, batch_size: of ``fit``.
+        eval_batch_size: of ``evaluate`` (:func:`eval_batch_size`).
+        learning_rate: the rate the model's optimizer gets (None for a factory without one).
+        intra_op_threads: TensorFlow intra-op threads for a process training this model alone.
+    """
+
+    name: str
+    factory_kwargs: dict
+    epochs: int
+    batch_size: int
+    eval_batch_size: int
+    learning_rate: float | None
+    intra_op_threads: int | None
+
+
+def eval_batch_size(batch_size: int) -> int:
+    """The evaluation batch for a model trained with ``batch_size`` (at least :data:`EVAL_BATCH_SIZE`)."""
+    return max(int(batch_size), EVAL_BATCH_SIZE)
+
+
+def resolve(name: str, *, feature_shape=None, num_classes: int | None = None, overrides: dict | None = None,
+            batch_size: int | None = None, epochs: int | None = None) -> Resolved:
+    """Turn (model, data shapes, user overrides, batch size) into factory arguments and fit settings.
+
+    The one place that decides how a zoo model is trained: ``python -m zoo
+    train``, :func:`zoo.training.train`, ``tuning.cross_validate``, the tuning
+    hypermodels (whose default point is this) and ``python -m tuning`` all call it.
+
+    * ``epochs`` and ``batch_size`` default to the entry's :class:`TrainSpec`.
+    * The factory is fitted to the data (:func:`fit_to_data`) unless ``overrides`` sets the shape.
+    * Learning rate: where the entry names a ``reference_batch_size`` and
+      ``overrides`` sets neither ``learning_rate`` nor an optimizer other than the
+      factory's default, the rate follows the square-root rule for Adam (Malladi
+      et al., 2022): ``lr * sqrt(batch_size / reference)``. So the reference batch
+      is exactly the textbook's setting, and a larger batch takes larger steps to
+      make up for taking fewer of them.
+
+    Args:
+        name: a registered model trained by ``python -m zoo train`` (no ``TrainSpec.command``).
+        feature_shape: shape of one example (without the batch axis), or None.
+        num_classes: number of classes in the data, or None.
+        overrides: factory arguments the user set.
+        batch_size, epochs: the user's, or None for the registered ones.
+
+    Returns:
+        :class:`Resolved`.
+
+    Raises:
+        ValueError, TypeError: unknown model, a model trained by another command,
+            a bad batch size or epoch count.
+
+    Example:
+        >>> from zoo import registry
+        >>> r = registry.resolve("reuters_mlp")
+        >>> r.batch_size, round(r.learning_rate, 6)
+        (512, 0.002)
+    """
+    entry = get_entry(name)
+    spec = entry.train
+    if spec.command is not None:
+        raise ValueError(f"{name} is not trained by `python -m zoo train`; use `{spec.command}`")
+    overrides = dict(overrides or {})
+    epochs = checks.positive_int("epochs", spec.epochs if epochs is None else epochs)
+    batch_size = checks.positive_int("batch_size", spec.batch_size if batch_size is None else batch_size)
+    kwargs = fit_to_data(name, feature_shape, num_classes, overrides)
+    defaults = entry.defaults
+    learning_rate = kwargs.get("learning_rate", defaults.get("learning_rate"))
+    default_optimizer = "optimizer" not in kwargs or kwargs["optimizer"] == defaults.get("optimizer")
+    reference = spec.reference_batch_size
+    if (reference is not None and batch_size != reference and "learning_rate" not in kwargs and default_optimizer
+            and learning_rate is not None):
+        learning_rate = learning_rate * math.sqrt(batch_size / reference)
+        kwargs["learning_rate"] = learning_rate
+    return Resolved(name=name, factory_kwargs=kwargs, epochs=epochs, batch_size=batch_size,
+                    eval_batch_size=eval_batch_size(batch_size),
+                    learning_rate=None if learning_rate is None else float(learning_rate),
+                    intra_op_threads=spec.intra_op_threads)

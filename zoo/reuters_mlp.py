@@ -7,19 +7,18 @@ parameters (notes 002, "dropout", the Reuters example).
 
 from __future__ import annotations
 
-from . import _blocks
-from .registry import register_model
+from .mlp import mlp
+from .registry import TrainSpec, register_model
 
 
 @register_model(
     task="text classification (Reuters newswires, 46 topics, multi-hot bag of words)",
     dataset="reuters",
     # The textbook script is Adam at 1e-3, batch 128, 10 epochs. We train with batch 512 and
-    # the square-root rule's learning rate, 1e-3 * sqrt(512 / 128) = 2e-3
-    # (training.scaled_learning_rate): test accuracy 0.800-0.807 over seeds 0-4 (>= 0.80,
-    # bench/reuters_mlp.py) in a quarter of the optimizer steps, each of which updates all
-    # 2.6 M weights. `--batch-size 128` gives the textbook setting, learning rate included.
-    train={"epochs": 10, "batch_size": 512, "reference_batch_size": 128},
+    # the square-root rule's learning rate, 1e-3 * sqrt(512 / 128) = 2e-3 (registry.resolve):
+    # as accurate (bench/README.md) in a quarter of the optimizer steps, each of which updates
+    # all 2.6 M weights. `--batch-size 128` gives the textbook setting, learning rate included.
+    train=TrainSpec(epochs=10, batch_size=512, reference_batch_size=128),
     source="notes 002: dropout example, 10000 -> 256 -> .5 -> 128 -> .5 -> 46",
     measured={"test_accuracy": 0.8063, "data": "Keras Reuters split (test_split=0.2, seed 113), 10,000 words",
               "command": "ZOO_DATA_DIR=../shared/data python -m zoo train reuters_mlp --seed 0"},
@@ -62,4 +61,4 @@ def reuters_mlp(
         >>> zoo.create_model("reuters_mlp").count_params()
         2599086
     """
-    return _blocks.mlp(name="reuters_mlp", **locals())
+    return mlp(name="reuters_mlp", **locals())

@@ -9,19 +9,34 @@ from __future__ import annotations
 
 import keras
 
-from . import _blocks, _checks
-from .registry import register_model
+from . import checks, layers, optimizers, platform
+from .registry import TrainSpec, register_model
 
 #: The keras-io "Simple MNIST convnet" configuration (34,826 parameters).
 MNIST_CONFIG = {"input_shape": (28, 28, 1), "num_classes": 10, "padding": "valid"}
 
 
+def feature_side(input_shape, stages: int, *, kernel_size: int, pool_size: int, padding: str) -> int:
+    """The side of the feature map after ``stages`` convolution + pooling stages (< 1: the image is too small).
+
+    Example:
+        >>> feature_side((8, 8, 1), 2, kernel_size=3, pool_size=2, padding="valid")
+        0
+    """
+    side = min(input_shape[:2])
+    for _ in range(stages):
+        side = (side - (kernel_size - 1 if padding == "valid" else 0)) // pool_size
+        if side < 1:
+            break
+    return side
+
+
 @register_model(
     task="image classification (digits 8x8x1; MNIST 28x28x1 with small_cnn.MNIST_CONFIG)",
     dataset="digits",
-    # One intra-op thread: an 8x8 convolution is too small to split (epoch 0.057 vs 0.086 s;
-    # `python -m zoo train` sets it, see training.configure_threads).
-    train={"epochs": 40, "batch_size": 32, "intra_op_threads": 1},
+    # One intra-op thread: an 8x8 convolution is too small to split between threads
+    # (see zoo.platform.configure_threads).
+    train=TrainSpec(epochs=40, batch_size=32, intra_op_threads=1),
     source="notes 000: CNN (convolution, pooling); keras-io simple MNIST convnet",
     measured={"test_accuracy": 0.9806, "data": "digits, stratified 80/20 split, seed 0 (360 test images)",
               "command": "python -m zoo train small_cnn --seed 0"},
@@ -72,30 +87,26 @@ def small_cnn(
         >>> zoo.create_model("small_cnn", **MNIST_CONFIG).count_params()
         34826
     """
-    input_shape = _checks.shape("input_shape", input_shape, rank=3)
-    filters = _checks.int_sequence("filters", filters, allow_empty=False)
-    kernel_size = _checks.positive_int("kernel_size", kernel_size)
-    pool_size = _checks.positive_int("pool_size", pool_size)
-    padding = _checks.choice("padding", padding, ("same", "valid"))
-    _blocks.check_classifier_args(num_classes=num_classes, dropout=dropout, batch_norm=batch_norm, compile=compile)
-    activation = _blocks.check_activation(activation)
-    kernel_initializer = _blocks.check_initializer(kernel_initializer)
-    regularizer = _blocks.make_regularizer(0.0, l2)
+    input_shape = checks.shape("input_shape", input_shape, rank=3)
+    filters = checks.int_sequence("filters", filters, allow_empty=False)
+    kernel_size = checks.positive_int("kernel_size", kernel_size)
+    pool_size = checks.positive_int("pool_size", pool_size)
+    padding = checks.choice("padding", padding, ("same", "valid"))
+    layers.check_classifier_args(num_classes=num_classes, dropout=dropout, batch_norm=batch_norm, compile=compile)
+    activation = layers.check_activation(activation)
+    kernel_initializer = layers.check_initializer(kernel_initializer)
+    regularizer = layers.make_regularizer(0.0, l2)
     if compile:
-        _blocks.make_optimizer(optimizer, learning_rate)
+        optimizers.make_optimizer(optimizer, learning_rate)
 
     # Check the image survives every conv + pool stage before building anything.
-    side = min(input_shape[:2])
-    for _ in filters:
-        side = side - (kernel_size - 1 if padding == "valid" else 0)
-        side //= pool_size
-        if side < 1:
-            raise ValueError(
-                f"input_shape {input_shape} is too small for {len(filters)} stages of "
-                f"{kernel_size}x{kernel_size} {padding!r} convolution and {pool_size}x{pool_size} pooling; "
-                "use a larger image, padding='same', or fewer filters stages"
-            )
-    _blocks.seed_everything(seed)
+    if feature_side(input_shape, len(filters), kernel_size=kernel_size, pool_size=pool_size, padding=padding) < 1:
+        raise ValueError(
+            f"input_shape {input_shape} is too small for {len(filters)} stages of "
+            f"{kernel_size}x{kernel_size} {padding!r} convolution and {pool_size}x{pool_size} pooling; "
+            "use a larger image, padding='same', or fewer filters stages"
+        )
+    platform.seed_everything(seed)
 
     inputs = keras.Input(shape=input_shape, name="image")
     x = inputs
@@ -123,5 +134,5 @@ def small_cnn(
     )(x)
     model = keras.Model(inputs, outputs, name="small_cnn")
     if compile:
-        _blocks.compile_classifier(model, optimizer=optimizer, learning_rate=learning_rate)
+        optimizers.compile_classifier(model, optimizer=optimizer, learning_rate=learning_rate)
     return model

@@ -15,107 +15,22 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from . import _checks, _io, datasets, registry
+from . import checks, files, _keras_compat, datasets, platform, registry
+from .checkpoint import CHECKPOINT_DIR, Checkpoint
+from .pipeline import Batches
+from .platform import configure_threads  # noqa: F401  (`python -m zoo train` calls it from here)
 
 VALIDATION_FRACTION = 0.1  # held out from the training split, stratified and shuffled
 MAX_STEPS_PER_EXECUTION = 64  # training steps per compiled call; the progress bar moves once per call
-EVAL_BATCH_SIZE = 256  # evaluation has no gradients to average: larger batches are just fewer steps
 # The per-epoch validation set is small (10% of the training split): gathered once, kept in memory
 # as batches this large (one batch for Reuters' 899 rows and digits' 144), so each epoch's
-# validation is one or two compiled steps (Reuters: 38 -> 15 ms, digits: 12 -> 5 ms per epoch).
+# validation is one or two compiled steps.
 VALIDATION_BATCH_SIZE = 1024
 
 
 def validation_split(x, y, *, fraction: float = VALIDATION_FRACTION, seed: int = 0):
-    """Split off a stratified, shuffled validation set.
-
-    Keras's ``validation_split`` takes the last rows, which for class-sorted data
-    (iris) is a single class; this never does.
-    """
-    from sklearn.model_selection import train_test_split
-
-    stratify = y if np.min(np.bincount(y)) >= 2 else None
-    x_tr, x_val, y_tr, y_val = train_test_split(x, y, test_size=fraction, stratify=stratify, random_state=seed)
-    return (x_tr, y_tr), (x_val, y_val)
-
-
-CHECKPOINT_DIR = "checkpoint"  # inside the run directory while training is unfinished
-
-
-def load_data(data: str, *, data_path=None, seed: int = 0):
-    """A dataset name for :func:`zoo.datasets.load`, or the path of an ``.npz`` holding
-    ``x_train``, ``y_train``, ``x_test``, ``y_test`` (the user's own data)."""
-    if str(data).endswith(".npz"):
-        path = Path(data)
-        if not path.is_file():
-            raise FileNotFoundError(f"data: no such file {str(path)!r}")
-        keys = ("x_train", "y_train", "x_test", "y_test")
-        import zipfile
-
-        if not zipfile.is_zipfile(path):
-            raise ValueError(f"data: {path} is not a .npz file (not a zip archive); save one with "
-                             f"np.savez(path, x_train=..., y_train=..., x_test=..., y_test=...)")
-        try:
-            with np.load(path, allow_pickle=False) as f:
-                missing = [k for k in keys if k not in f]
-                arrays = {k: f[k] for k in keys if k in f}
-        except Exception as exc:  # not a zip, pickled objects, truncated...
-            raise ValueError(f"data: {path} is not a readable .npz file ({type(exc).__name__}: {exc})") from None
-        if missing:
-            raise ValueError(f"data: {path} lacks array(s) {', '.join(missing)}; it must hold {', '.join(keys)}")
-        return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
-    return datasets.load(data, path=data_path, seed=seed)
-
-
-def scaled_learning_rate(name: str, batch_size: int, overrides: dict | None = None) -> float | None:
-    """The learning rate :func:`train` gives ``name`` at ``batch_size``, or None for the factory's own.
-
-    A registry entry may name the batch size its factory's default learning
-    rate belongs to (``train={"reference_batch_size": 128}``: the textbook's
-    Adam at 1e-3 with batches of 128). Trained with other batches and neither
-    ``learning_rate`` nor ``optimizer`` given, the rate follows the square-root
-    rule for Adam (Malladi et al., 2022): ``lr * sqrt(batch_size / reference)``,
-    so ``--batch-size 128`` is exactly the textbook, and Reuters' batch 512
-    gets 2e-3 (bench/README.md: test accuracy 0.800-0.807 over seeds 0-4, in
-    half the steps of batch 256).
-    """
-    import math
-
-    entry = registry.get_entry(name)
-    reference = entry.train.get("reference_batch_size")
-    overrides = overrides or {}
-    if reference is None or batch_size == reference or "learning_rate" in overrides or "optimizer" in overrides:
-        return None
-    return entry.defaults["learning_rate"] * math.sqrt(batch_size / reference)
-
-
-def configure_threads(name: str) -> int | None:
-    """Give TensorFlow the intra-op thread count registered for ``name``, if it can still be set.
-
-    A small model's operations are too small to split between threads: on the
-    2-core machine ``small_cnn``'s epoch took 0.057 s with one intra-op thread
-    against 0.086 s with TensorFlow's default (the threads spent the time
-    handing work over), while Reuters' wide layer needs both (0.43 s against
-    0.36 s); so the registry says which models want one thread
-    (``train={"intra_op_threads": 1}``). TensorFlow fixes its thread pools when
-    it starts, for the whole process: ``python -m zoo train`` (one model per
-    process) calls this before anything runs; :func:`train` does not, so that
-    training one model never slows the next one in the same process.
-
-    Returns:
-        The thread count now in effect for ``name``, or None where the registry
-        has none for it or TensorFlow already started with another (nothing changes then).
-    """
-    threads = registry.get_entry(name).train.get("intra_op_threads")
-    if threads is None:
-        return None
-    import tensorflow as tf
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-    except RuntimeError:  # TensorFlow already started: its thread pools are fixed for this process
-        return None
-    return threads
+    """Split off the stratified, shuffled validation set :func:`train` holds out (:func:`zoo.datasets.stratified_split`)."""
+    return datasets.stratified_split(x, y, fraction=fraction, seed=seed)
 
 
 def train(name: str, *, out, data: str | None = None, epochs: int | None = None, batch_size: int | None = None,
@@ -135,9 +50,10 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
         out: run directory (created; must be writable).
         data: a dataset name (default: the model's) or an ``.npz`` with
             ``x_train, y_train, x_test, y_test``.
-        epochs, batch_size: default to the model's registered training settings; where the
-            registry names a reference batch size, the learning rate follows ``batch_size``
-            (:func:`scaled_learning_rate`) unless ``learning_rate`` or ``optimizer`` is given.
+        epochs, batch_size: default to the model's registered training settings; the
+            factory's arguments and learning rate come from :func:`zoo.registry.resolve`
+            (where the registry names a reference batch size, the learning rate follows
+            ``batch_size`` unless ``learning_rate`` or another optimizer is given).
         seed: seeds the split, weights, dropout and shuffling.
         data_path: passed to the loader as ``path``.
         verbose: Keras progress-bar verbosity.
@@ -155,33 +71,28 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
         >>> training.train("dense_classifier", out="runs/iris", epochs=5)  # doctest: +SKIP
     """
     entry = registry.get_entry(name)
-    if "command" in entry.train:  # e.g. the Word2Vec models train on a corpus with their own command
-        raise ValueError(f"{name} is not trained by `python -m zoo train`; use `{entry.train['command']}`")
-    settings = dict(entry.train)
-    epochs = _checks.positive_int("epochs", epochs if epochs is not None else settings.get("epochs", 10))
-    batch_size = _checks.positive_int("batch_size", batch_size if batch_size is not None else settings.get("batch_size", 32))
-    seed = _checks.positive_int("seed", seed, minimum=0)
+    registry.resolve(name, batch_size=batch_size, epochs=epochs)  # a bad name or setting fails before any loading
+    seed = checks.positive_int("seed", seed, minimum=0)
     data = data or entry.dataset
     if data is None:
         raise ValueError(f"{name} has no default dataset; pass data=... (one of {', '.join(datasets.DATASETS)} or an .npz file)")
-    out = _io.ensure_writable_dir(out, argument="out")
+    out = files.ensure_writable_dir(out, argument="out")
 
-    (x_train, y_train), (x_test, y_test) = load_data(data, data_path=data_path, seed=seed)
-    x_train, y_train = _checks.xy(x_train, y_train, x_name="x_train", y_name="y_train")
-    x_test, y_test = _checks.xy(x_test, y_test, x_name="x_test", y_name="y_test")
-    fitted = _shape_overrides(name, x_train, y_train, overrides)
-    learning_rate = scaled_learning_rate(name, batch_size, overrides)
-    if learning_rate is not None:
-        fitted["learning_rate"] = learning_rate
-    model = registry.create_model(name, seed=seed, **fitted)
+    (x_train, y_train), (x_test, y_test) = datasets.load_data(data, data_path=data_path, seed=seed)
+    x_train, y_train = checks.xy(x_train, y_train, x_name="x_train", y_name="y_train")
+    x_test, y_test = checks.xy(x_test, y_test, x_name="x_test", y_name="y_test")
+    resolved = registry.resolve(name, feature_shape=x_train.shape[1:], num_classes=int(np.max(y_train)) + 1,
+                                overrides=overrides, batch_size=batch_size, epochs=epochs)
+    epochs, batch_size = resolved.epochs, resolved.batch_size
+    model = registry.create_model(name, seed=seed, **resolved.factory_kwargs)
     num_classes = int(model.output_shape[-1])
     for x_, y_, xn, yn in ((x_train, y_train, "x_train", "y_train"), (x_test, y_test, "x_test", "y_test")):
-        _checks.xy(x_, y_, num_classes=num_classes, feature_shape=model.input_shape[1:], x_name=xn, y_name=yn)
+        checks.xy(x_, y_, num_classes=num_classes, feature_shape=model.input_shape[1:], x_name=xn, y_name=yn)
     (x_tr, y_tr), (x_val, y_val) = validation_split(x_train, y_train, seed=seed)
 
     config = {"model": name, "data": str(data), "data_path": None if data_path is None else str(data_path),
               "epochs": epochs, "batch_size": batch_size, "seed": seed, "overrides": overrides}
-    checkpoint = _Checkpoint(out / CHECKPOINT_DIR, config)
+    checkpoint = Checkpoint(out / CHECKPOINT_DIR, config)
     start_epoch, hist = checkpoint.restore(model)
     if start_epoch and verbose:
         print(f"Resuming {name} from {checkpoint.dir} after epoch {start_epoch}/{epochs}")
@@ -191,7 +102,7 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
         _fit_epochs(model, (x_tr, y_tr), (x_val, y_val), checkpoint, hist, name=name, seed=seed,
                     batch_size=batch_size, start_epoch=start_epoch, epochs=epochs, verbose=verbose)
     train_seconds = time.perf_counter() - start
-    test_loss, test_acc = model.evaluate(x_test, y_test, batch_size=max(batch_size, EVAL_BATCH_SIZE), verbose=0)
+    test_loss, test_acc = model.evaluate(x_test, y_test, batch_size=resolved.eval_batch_size, verbose=0)
 
     metrics = {
         "model": name, "data": str(data), "epochs": len(hist["loss"]), "batch_size": batch_size, "seed": seed,
@@ -199,24 +110,17 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
         "final_train_accuracy": hist["accuracy"][-1], "final_val_accuracy": hist["val_accuracy"][-1],
         "train_seconds": round(train_seconds, 3), "resumed_from_epoch": start_epoch, "params": int(model.count_params()),
         "learning_rate": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
-        "intra_op_threads": _intra_op_threads(),
+        "intra_op_threads": platform.intra_op_threads(),
     }
-    _io.save_model(model, out / "model.keras")
-    _io.write_json(out / "config.json", config)
-    _io.write_json(out / "history.json", hist)
-    _io.write_csv(out / "history.csv", [{"epoch": i + 1, **{k: v[i] for k, v in hist.items()}}
+    files.save_model(model, out / "model.keras")
+    files.write_json(out / "config.json", config)
+    files.write_json(out / "history.json", hist)
+    files.write_csv(out / "history.csv", [{"epoch": i + 1, **{k: v[i] for k, v in hist.items()}}
                                          for i in range(len(hist["loss"]))])
     plot_history(hist, out / "curves.png", title=f"{name} on {data}")
-    _io.write_json(out / "metrics.json", metrics)
+    files.write_json(out / "metrics.json", metrics)
     checkpoint.clear()
     return metrics
-
-
-def _intra_op_threads():
-    """TensorFlow's intra-op thread count (``"default"``: its own choice, one per core)."""
-    import tensorflow as tf
-
-    return tf.config.threading.get_intra_op_parallelism_threads() or "default"
 
 
 def _fit_epochs(model, train_xy, val_xy, checkpoint, hist, *, name, seed, batch_size, start_epoch, epochs, verbose):
@@ -230,8 +134,8 @@ def _fit_epochs(model, train_xy, val_xy, checkpoint, hist, *, name, seed, batch_
     """
     (x_tr, y_tr), (x_val, y_val) = train_xy, val_xy
     orders = np.stack([np.random.default_rng([seed, e]).permutation(len(x_tr)) for e in range(start_epoch, epochs)])
-    batches = _Batches(x_tr, y_tr, batch_size)
-    validation = _Batches(x_val, y_val, max(batch_size, VALIDATION_BATCH_SIZE)).dataset().cache()
+    batches = Batches(x_tr, y_tr, batch_size)
+    validation = Batches(x_val, y_val, max(batch_size, VALIDATION_BATCH_SIZE)).dataset().cache()
     guard = _EpochCheckpoint(checkpoint, hist, seed, last_epoch=epochs - 1)
     steps = -(-len(x_tr) // batch_size)
     if model.steps_per_execution == 1 and model.train_function is None:
@@ -262,11 +166,11 @@ def _gc_frozen():
     """Python's garbage collector leaves the objects that exist now alone until the block ends.
 
     Tracing the training step creates many objects, which set off full
-    collections that walk every object of TensorFlow and Keras as well: with
-    them frozen (``gc.freeze``), Reuters' first epoch took 1.06-1.08 s instead
-    of 1.27-1.40 s (3 runs each). Young garbage is still collected; at the end
-    the frozen objects are handed back to the collector. Left alone where the
-    caller froze objects already.
+    collections that walk every object of TensorFlow and Keras as well; with
+    them frozen (``gc.freeze``) the first epoch is markedly faster
+    (bench/README.md). Young garbage is still collected; at the end the frozen
+    objects are handed back to the collector. Left alone where the caller froze
+    objects already.
     """
     import gc
 
@@ -285,7 +189,7 @@ class _EpochCheckpoint(keras.callbacks.Callback):
 
     The last epoch is not checkpointed: :func:`train` saves the finished model
     next, and a run killed in between resumes from the epoch before and ends
-    the same (saves Reuters a 31 MB write).
+    the same (one large write fewer).
     """
 
     def __init__(self, checkpoint, hist: dict, seed: int, last_epoch: int):
@@ -308,76 +212,6 @@ class _EpochCheckpoint(keras.callbacks.Callback):
             self.checkpoint.save(self.model, epoch + 1, self.hist)
 
 
-class _Batches:
-    """Each epoch's batches, gathered from the training arrays as they are needed.
-
-    ``model.fit`` on NumPy arrays copies the whole array into a new
-    ``tf.data`` pipeline on every call; for Reuters that is 320 MB and about a
-    third of the textbook script's time. Here an epoch is a dataset of the
-    shuffled row indices, batched, whose rows NumPy gathers on the fly (in
-    ``tf.data``'s background thread, one batch ahead): the same batches in the
-    same order as ``x[order]``, but only the batch in flight is ever copied.
-    """
-
-    def __init__(self, x, y, batch_size: int):
-        self.x, self.y = np.asarray(x), np.asarray(y)
-        self.batch_size = batch_size
-
-    def dataset(self, order=None):
-        """Batches of ``(x[order], y[order])`` (all rows in their order when ``order`` is None)."""
-        import tensorflow as tf
-
-        if order is None:
-            order = np.arange(len(self.x))
-        return self._gathered(tf.data.Dataset.from_tensor_slices(order).batch(self.batch_size))
-
-    def epochs(self, orders):
-        """One epoch after another: the batches of ``x[orders[0]]``, then of ``x[orders[1]]``, ...
-
-        Each epoch ends with its own (possibly smaller) last batch, exactly as
-        separate ``fit`` calls on ``x[order]`` would batch it.
-        """
-        import tensorflow as tf
-
-        size = self.batch_size
-        indices = tf.data.Dataset.from_tensor_slices(orders).flat_map(
-            lambda order: tf.data.Dataset.from_tensor_slices(order).batch(size))
-        return self._gathered(indices)
-
-    def _take(self, i):
-        """The rows ``i`` of ``x`` and ``y`` (a NumPy gather, run in ``tf.data``'s thread)."""
-        return self.x[i], self.y[i]
-
-    def _gathered(self, indices):
-        import tensorflow as tf
-
-        x, y = self.x, self.y
-        dtypes = (tf.as_dtype(x.dtype), tf.as_dtype(y.dtype))
-
-        def gather(i):
-            bx, by = tf.numpy_function(self._take, [i], dtypes, stateful=False)
-            bx.set_shape((None, *x.shape[1:]))
-            by.set_shape((None, *y.shape[1:]))
-            return bx, by
-
-        return indices.map(gather).prefetch(2).with_options(_pipeline_options())
-
-
-def _pipeline_options():
-    """``tf.data`` options for the zoo's input pipelines: autotuning off.
-
-    The pipelines are fixed (one gather per batch, two batches prefetched), so
-    autotuning has nothing to tune, and with it on, destroying the iterator at
-    the end of ``fit`` sat idle for 1.4-2.0 s (no CPU samples under ``perf``) in
-    about half the Reuters runs: up to a third of the training time we report.
-    """
-    import tensorflow as tf
-
-    options = tf.data.Options()
-    options.autotune.enabled = False
-    return options
-
-
 def _reseed(model, seed: int, epoch: int) -> None:
     """Make this epoch's random draws (dropout masks) a function of ``(seed, epoch)`` only.
 
@@ -385,102 +219,9 @@ def _reseed(model, seed: int, epoch: int) -> None:
     variable that ``save_weights`` does not restore; setting it per epoch is what
     lets a resumed run repeat an uninterrupted one exactly.
     """
-    states = [v for v in model.non_trainable_variables if v.path.endswith("seed_generator_state")]
+    states = _keras_compat.seed_generator_states(model)
     for i, var in enumerate(states):
         var.assign(np.array([seed * 1_000_003 + epoch, i], dtype=var.dtype))
-
-
-class _Checkpoint:
-    """Weights + optimizer state + history after each finished epoch, written atomically.
-
-    ``state.json`` names the weights file it belongs to and is replaced only
-    after that file is complete, so a kill at any moment leaves a consistent
-    pair (the previous epoch's, or the new one's).
-
-    :meth:`save` copies the variables (a consistent snapshot: training is
-    between epochs) and leaves the writing to a background thread, so the next
-    epoch trains while the bytes go to disk; the next :meth:`save` and
-    :meth:`wait` first finish the previous write (and raise its error, if any).
-    """
-
-    def __init__(self, directory: Path, config: dict):
-        self.dir = Path(directory)
-        self.config = config
-        self._writer = None  # the thread writing the last snapshot
-        self._error = None  # what it raised, re-raised by wait()
-
-    def restore(self, model) -> tuple[int, dict]:
-        state_path = self.dir / "state.json"
-        if not state_path.is_file():
-            return 0, {}
-        state = json.loads(state_path.read_text(encoding="utf-8"))
-        saved = {k: v for k, v in state["config"].items() if k != "epochs"}
-        wanted = {k: v for k, v in self.config.items() if k != "epochs"}
-        if json.dumps(saved, sort_keys=True, default=str) != json.dumps(wanted, sort_keys=True, default=str):
-            raise ValueError(
-                f"out: {self.dir.parent} holds an unfinished run with other settings ({saved}); "
-                f"use another --out, or delete {self.dir} to start anew"
-            )
-        model.optimizer.build(model.trainable_variables)
-        variables = self._variables(model)
-        with np.load(self.dir / state["weights"], allow_pickle=False) as saved_arrays:
-            arrays = [saved_arrays[f"arr_{i}"] for i in range(len(saved_arrays.files))]
-        if [a.shape for a in arrays] != [tuple(v.shape) for v in variables]:
-            raise ValueError(f"out: the checkpoint in {self.dir} does not fit this model; delete it to start anew")
-        for var, value in zip(variables, arrays):
-            var.assign(value)
-        return int(state["epoch"]), {k: list(v) for k, v in state["history"].items()}
-
-    @staticmethod
-    def _variables(model) -> list:
-        """Weights, then optimizer state (step count, moments), in their fixed creation order."""
-        return list(model.weights) + list(model.optimizer.variables)
-
-    def save(self, model, epoch: int, hist: dict) -> None:
-        """Snapshot the variables and ``hist`` now; write them in the background."""
-        import threading
-
-        self.wait()
-        # Copies, taken while training is paused between epochs: the writer never sees later updates.
-        arrays = [_owned_copy(v.numpy()) for v in self._variables(model)]
-        state = {"epoch": epoch, "weights": f"epoch-{epoch:04d}.npz",
-                 "history": {k: list(v) for k, v in hist.items()}, "config": self.config}
-        self._writer = threading.Thread(target=self._write, args=(arrays, state), name="zoo-checkpoint")
-        self._writer.start()
-
-    def wait(self) -> None:
-        """Finish the checkpoint being written; raise the error it met, if any."""
-        if self._writer is not None:
-            self._writer.join()
-            self._writer = None
-        error, self._error = self._error, None
-        if error is not None:
-            raise error
-
-    def _write(self, arrays: list, state: dict) -> None:
-        # A plain .npz of the variables: Keras's save_weights costs ~27 ms per call whatever
-        # the model's size, 4 s of a 150-epoch iris run; this is the bytes only.
-        try:
-            self.dir.mkdir(parents=True, exist_ok=True)
-            with _io.atomic_path(self.dir / state["weights"]) as tmp, open(tmp, "wb") as f:
-                np.savez(f, *arrays)
-            previous = {p.name for p in self.dir.glob("epoch-*.npz")} - {state["weights"]}
-            _io.write_json(self.dir / "state.json", state)  # only now does the new pair count
-            for name in previous:
-                (self.dir / name).unlink(missing_ok=True)
-        except BaseException as exc:  # noqa: BLE001 - handed to the main thread by wait()
-            self._error = exc
-
-    def clear(self) -> None:
-        import shutil
-
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def _owned_copy(value) -> np.ndarray:
-    """``value`` as an array that shares no memory with a variable (TensorFlow's ``numpy()`` already copies)."""
-    array = np.asarray(value)
-    return array if array.flags.owndata else array.copy()
 
 
 def evaluate(run_dir, *, data_path=None) -> dict:
@@ -496,9 +237,9 @@ def evaluate(run_dir, *, data_path=None) -> dict:
         if not (run_dir / required).is_file():
             raise FileNotFoundError(f"run_dir: {run_dir / required} not found; is {str(run_dir)!r} a finished `zoo train` run?")
     config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-    _, (x_test, y_test) = load_data(config["data"], data_path=data_path or config.get("data_path"), seed=config["seed"])
+    _, (x_test, y_test) = datasets.load_data(config["data"], data_path=data_path or config.get("data_path"), seed=config["seed"])
     model = keras.models.load_model(run_dir / "model.keras")
-    loss, acc = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
+    loss, acc = model.evaluate(x_test, y_test, batch_size=registry.eval_batch_size(config["batch_size"]), verbose=0)
     return {"model": config["model"], "data": config["data"], "test_loss": float(loss), "test_accuracy": float(acc),
             "test_samples": int(len(y_test))}
 
@@ -521,18 +262,4 @@ def plot_history(hist: dict, path, *, title: str = ""):
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle(title)
-    return _io.save_figure(fig, path, dpi=110)
-
-
-def _shape_overrides(name, x, y, overrides):
-    """Fit the factory's input and class count to the data unless the user set them."""
-    defaults = registry.get_entry(name).defaults
-    fitted = dict(overrides)
-    n_classes = int(np.max(y)) + 1
-    if "num_classes" in defaults and "num_classes" not in fitted:
-        fitted["num_classes"] = n_classes
-    if "input_dim" in defaults and "input_dim" not in fitted and x.ndim == 2:
-        fitted["input_dim"] = int(x.shape[1])
-    if "input_shape" in defaults and "input_shape" not in fitted and x.ndim == 4:
-        fitted["input_shape"] = tuple(int(d) for d in x.shape[1:])
-    return fitted
+    return files.save_figure(fig, path, dpi=110)

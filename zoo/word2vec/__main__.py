@@ -69,7 +69,7 @@ def _settings(args) -> dict:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    from .. import _io
+    from .. import files as _io
     from . import compare as compare_mod
     from .settings import check_settings
     from .trainer import resolve_corpus, train

@@ -10,7 +10,7 @@ two equally good runs differ), and measures with gensim's own evaluators:
 * the mean overlap of the top-10 neighbours of fixed probe words, ours against
   gensim, next to gensim against gensim with another seed.
 
-The bars (set for the Reuters corpus with gensim's defaults, issue 3): WordSim-353
+The bars (set for the Reuters corpus with gensim's defaults): WordSim-353
 within 0.05 of gensim's, analogy accuracy within 1.5 points, and a neighbour overlap
 of at least 80% of gensim-vs-gensim.
 """
@@ -21,14 +21,14 @@ import os
 import platform
 import time
 
+from .evaluation import TOPN, evaluate, neighbour_overlap  # noqa: F401  (part of this module's API)
 from .settings import check_settings, gensim_settings
 from .trainer import WORDS_PER_SECOND, resolve_corpus, train
 
-#: The bars of issue 3.
+#: The bars of the cross-check (see above).
 WORDSIM_TOLERANCE = 0.05
 ANALOGY_TOLERANCE = 0.015
 OVERLAP_FRACTION = 0.8
-TOPN = 10
 
 #: Probe words for the neighbour overlap: common, meaningful words of each corpus
 #: (all occur more than 25 times). Other corpora: see :func:`default_probes`.
@@ -80,44 +80,6 @@ def check_probes(probes, vocabulary: set, corpus_name: str) -> list:
         raise ValueError(f"probes: not in the vocabulary of corpus {corpus_name}: {', '.join(hints)}; "
                          "use words that occur at least min_count times")
     return probes
-
-
-def evaluate(wv, *, analogies: bool = True) -> dict:
-    """gensim's evaluators on ``wv``: WordSim-353, SimLex-999, analogies (overall and per section).
-
-    Args:
-        wv: a gensim ``KeyedVectors``.
-        analogies: also run the 19,544 questions of ``questions-words.txt`` (a few seconds).
-
-    Returns:
-        dict of ``wordsim353_spearman``, ``simlex999_spearman`` (and their OOV percentages),
-        ``analogy_accuracy`` and ``analogy_sections`` (when ``analogies``).
-    """
-    from gensim.test.utils import datapath
-
-    wordsim = wv.evaluate_word_pairs(datapath("wordsim353.tsv"))
-    simlex = wv.evaluate_word_pairs(datapath("simlex999.txt"))
-    pairs = {"wordsim353_spearman": float(wordsim[1][0]), "wordsim353_oov_percent": float(wordsim[2]),
-             "simlex999_spearman": float(simlex[1][0]), "simlex999_oov_percent": float(simlex[2])}
-    if not analogies:
-        return pairs
-    accuracy, sections = wv.evaluate_word_analogies(datapath("questions-words.txt"))
-    per_section = {}
-    for section in sections:
-        correct, incorrect = len(section["correct"]), len(section["incorrect"])
-        per_section[section["section"]] = {"correct": correct, "questions": correct + incorrect,
-                                           "accuracy": correct / max(correct + incorrect, 1)}
-    return {**pairs, "analogy_accuracy": float(accuracy), "analogy_sections": per_section}
-
-
-def neighbour_overlap(a, b, probes, topn: int = TOPN) -> float:
-    """Mean over ``probes`` of |top-``topn`` neighbours in ``a`` & in ``b``| / ``topn``."""
-    total = 0.0
-    for word in probes:
-        near_a = {w for w, _ in a.most_similar(word, topn=topn)}
-        near_b = {w for w, _ in b.most_similar(word, topn=topn)}
-        total += len(near_a & near_b) / topn
-    return total / len(probes)
 
 
 def train_gensim(corpus, settings: dict):
@@ -254,7 +216,7 @@ def format_table(report: dict) -> str:
     lines = ["| metric | gensim | ours | note |", "|---|---|---|---|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in report["rows"]]
     bars = "\n".join(f"- {'PASS' if b['passed'] else 'FAIL'}: {b['bar']} ({b['value']:+.3f})" for b in report["bars"])
-    return head + "\n".join(lines) + f"\n\nBars (set for Reuters, issue 3):\n{bars}\n\nwords/second = {WORDS_PER_SECOND}\n"
+    return head + "\n".join(lines) + f"\n\nBars (set for Reuters):\n{bars}\n\nwords/second = {WORDS_PER_SECOND}\n"
 
 
 __all__ = ["compare", "train_gensim", "evaluate", "neighbour_overlap", "format_table", "check_probes", "default_probes", "PROBES",

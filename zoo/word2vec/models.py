@@ -21,8 +21,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from .. import _blocks, _checks
-from ..registry import register_model
+from .. import checks, optimizers, platform
+from ..registry import TrainSpec, register_model
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -54,18 +54,18 @@ def _tables(vocab_size: int, vector_size: int, seed):
 
 
 def _check(vocab_size, vector_size, negative, seed, compile):
-    _checks.positive_int("vocab_size", vocab_size)
-    _checks.positive_int("vector_size", vector_size)
-    _checks.positive_int("negative", negative)
+    checks.positive_int("vocab_size", vocab_size)
+    checks.positive_int("vector_size", vector_size)
+    checks.positive_int("negative", negative)
     if seed is not None:
-        _checks.positive_int("seed", seed, minimum=0)
+        checks.positive_int("seed", seed, minimum=0)
     if not isinstance(compile, bool):
         raise TypeError(f"compile must be True or False, got {compile!r}")
 
 
 def _finish(model, *, optimizer, learning_rate, compile: bool):
     if compile:
-        model.compile(optimizer=_blocks.make_optimizer(optimizer, learning_rate),
+        model.compile(optimizer=optimizers.make_optimizer(optimizer, learning_rate),
                       loss=keras.losses.BinaryCrossentropy(from_logits=True))
     return model
 
@@ -102,7 +102,7 @@ _MEASURED = "see `python -m zoo.word2vec compare --corpus reuters --sg {sg}` (RE
 @register_model(
     task="word embeddings: skip-gram with negative sampling (a word's vector scores its neighbours and noise words)",
     dataset="reuters",
-    train={"command": _TRAIN.format(sg=1), "corpus": "reuters", "epochs": 5},
+    train=TrainSpec(command=_TRAIN.format(sg=1), epochs=5),
     source=_SOURCE,
     measured={"cross_check": _MEASURED.format(sg=1)},
     tiny={"vocab_size": 40, "vector_size": 8},
@@ -135,7 +135,7 @@ def word2vec_skipgram(*, vocab_size: int = 10000, vector_size: int = 100, negati
         2400000
     """
     _check(vocab_size, vector_size, negative, seed, compile)
-    _blocks.seed_everything(seed)
+    platform.seed_everything(seed)
     word = keras.Input(shape=(), dtype="int32", name="word")
     targets = keras.Input(shape=(1 + negative,), dtype="int32", name="targets")
     inputs, outputs = _tables(vocab_size, vector_size, seed)
@@ -147,7 +147,7 @@ def word2vec_skipgram(*, vocab_size: int = 10000, vector_size: int = 100, negati
 @register_model(
     task="word embeddings: CBOW with negative sampling (the mean of the context vectors scores the centre word)",
     dataset="reuters",
-    train={"command": _TRAIN.format(sg=0), "corpus": "reuters", "epochs": 5},
+    train=TrainSpec(command=_TRAIN.format(sg=0), epochs=5),
     source=_SOURCE,
     measured={"cross_check": _MEASURED.format(sg=0)},
     tiny={"vocab_size": 40, "vector_size": 8, "window": 2},
@@ -177,10 +177,10 @@ def word2vec_cbow(*, vocab_size: int = 10000, vector_size: int = 100, window: in
         [(None, 10), (None, 6)]
     """
     _check(vocab_size, vector_size, negative, seed, compile)
-    _checks.positive_int("window", window)
+    checks.positive_int("window", window)
     if cbow_mean not in (0, 1) or isinstance(cbow_mean, float):
         raise ValueError(f"cbow_mean must be 0 or 1, got {cbow_mean!r}")
-    _blocks.seed_everything(seed)
+    platform.seed_everything(seed)
     context = keras.Input(shape=(2 * window,), dtype="int32", name="context")
     targets = keras.Input(shape=(1 + negative,), dtype="int32", name="targets")
     inputs, outputs = _tables(vocab_size, vector_size, seed)

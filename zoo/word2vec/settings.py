@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 import numbers
 
-from .. import _checks
+from .. import checks
 
 #: gensim 4.4 ``Word2Vec`` defaults (``help(gensim.models.Word2Vec)``).
 GENSIM_DEFAULTS = {
@@ -85,7 +85,7 @@ def _zero_one(name: str, value) -> int:
 
 
 def _optional_int(name: str, value, minimum: int = 1):
-    return None if value is None else _checks.positive_int(name, value, minimum=minimum)
+    return None if value is None else checks.positive_int(name, value, minimum=minimum)
 
 
 def check_settings(settings: dict) -> dict:
@@ -115,46 +115,46 @@ def check_settings(settings: dict) -> dict:
     s = {**GENSIM_DEFAULTS, **ENGINE_DEFAULTS, **settings}
     s["sg"] = _zero_one("sg", s["sg"])
     s["cbow_mean"] = _zero_one("cbow_mean", s["cbow_mean"])
-    s["vector_size"] = _checks.positive_int("vector_size", s["vector_size"])
-    s["window"] = _checks.positive_int("window", s["window"])
+    s["vector_size"] = checks.positive_int("vector_size", s["vector_size"])
+    s["window"] = checks.positive_int("window", s["window"])
     if not isinstance(s["shrink_windows"], (bool, int)) or s["shrink_windows"] not in (0, 1, True, False):
         raise TypeError(f"shrink_windows must be True or False, got {s['shrink_windows']!r}")
     s["shrink_windows"] = bool(s["shrink_windows"])
-    s["alpha"] = _checks.positive("alpha", s["alpha"])
-    s["min_alpha"] = _checks.non_negative("min_alpha", s["min_alpha"])
+    s["alpha"] = checks.positive("alpha", s["alpha"])
+    s["min_alpha"] = checks.non_negative("min_alpha", s["min_alpha"])
     if isinstance(s["negative"], numbers.Integral) and not isinstance(s["negative"], bool) and s["negative"] < 1:
         raise ValueError(
             f"negative must be an integer >= 1 (noise words per positive example), got {s['negative']!r}; "
             "hierarchical softmax (hs=1, negative=0) is not implemented"
         )
-    s["negative"] = _checks.positive_int("negative", s["negative"])
-    s["ns_exponent"] = _checks.number_in_range("ns_exponent", s["ns_exponent"])
-    s["sample"] = _checks.non_negative("sample", s["sample"])
-    s["min_count"] = _checks.positive_int("min_count", s["min_count"], minimum=0)
+    s["negative"] = checks.positive_int("negative", s["negative"])
+    s["ns_exponent"] = checks.number_in_range("ns_exponent", s["ns_exponent"])
+    s["sample"] = checks.non_negative("sample", s["sample"])
+    s["min_count"] = checks.positive_int("min_count", s["min_count"], minimum=0)
     s["max_vocab_size"] = _optional_int("max_vocab_size", s["max_vocab_size"])
     s["max_final_vocab"] = _optional_int("max_final_vocab", s["max_final_vocab"])
-    s["epochs"] = _checks.positive_int("epochs", s["epochs"])
-    s["seed"] = _checks.positive_int("seed", s["seed"], minimum=0)
+    s["epochs"] = checks.positive_int("epochs", s["epochs"])
+    s["seed"] = checks.positive_int("seed", s["seed"], minimum=0)
     if s["hs"] not in (0, False):
         raise ValueError(f"hs must be 0: hierarchical softmax is not implemented, only negative sampling; got hs={s['hs']!r}")
     s["hs"] = 0
-    s["workers"] = _checks.positive_int("workers", s["workers"])
+    s["workers"] = checks.positive_int("workers", s["workers"])
     for name, value in MODE_DEFAULTS[s["sg"]].items():
         # A mode's default fills a setting left out, or left at None (except max_row_step: None = no cap).
         if name not in settings or (s[name] is None and name != "max_row_step"):
             s[name] = value
-    s["block_size"] = _checks.positive_int("block_size", s["block_size"])
-    s["parts"] = _checks.positive_int("parts", s["parts"])
-    s["chunk_words"] = _checks.positive_int("chunk_words", s["chunk_words"])
+    s["block_size"] = checks.positive_int("block_size", s["block_size"])
+    s["parts"] = checks.positive_int("parts", s["parts"])
+    s["chunk_words"] = checks.positive_int("chunk_words", s["chunk_words"])
     if s["chunk_words"] % (s["block_size"] * s["parts"]):
         raise ValueError(f"chunk_words must be a multiple of block_size * parts ({s['block_size']} * {s['parts']}), "
                          f"got {s['chunk_words']}")
     if s["shared_negatives"] is None:
         s["shared_negatives"] = 4 * s["negative"]
-    s["shared_negatives"] = _checks.positive_int("shared_negatives", s["shared_negatives"])
+    s["shared_negatives"] = checks.positive_int("shared_negatives", s["shared_negatives"])
     if s["max_row_step"] is not None:
-        s["max_row_step"] = _checks.positive("max_row_step", s["max_row_step"])
-    s["steps_per_call"] = _checks.positive_int("steps_per_call", s["steps_per_call"])
+        s["max_row_step"] = checks.positive("max_row_step", s["max_row_step"])
+    s["steps_per_call"] = checks.positive_int("steps_per_call", s["steps_per_call"])
     return s
 
 

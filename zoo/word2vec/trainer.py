@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import _io, datasets, registry
-from . import engine, pipeline, vocab as vocab_mod
+from .. import files, datasets, registry
+from . import engine, evaluation, pipeline, vocab as vocab_mod
 from .settings import check_settings
 
 #: "training words/second", for this implementation and for gensim alike: raw corpus
@@ -102,12 +102,12 @@ class Word2VecResult:
         Returns:
             The directory.
         """
-        directory = _io.ensure_writable_dir(directory, argument="directory")
+        directory = files.ensure_writable_dir(directory, argument="directory")
         vectors = self.vectors
-        _io.write_text(directory / "vectors.tsv", "".join("\t".join(f"{v:.6g}" for v in row) + "\n" for row in vectors))
-        _io.write_text(directory / "metadata.tsv",
+        files.write_text(directory / "vectors.tsv", "".join("\t".join(f"{v:.6g}" for v in row) + "\n" for row in vectors))
+        files.write_text(directory / "metadata.tsv",
                        "".join(w.replace("\t", "\\t").replace("\n", "\\n") + "\n" for w in self.vocab.words))
-        _io.write_text(directory / "projector_config.pbtxt",
+        files.write_text(directory / "projector_config.pbtxt",
                        'embeddings {\n  tensor_name: "word2vec"\n  tensor_path: "vectors.tsv"\n'
                        '  metadata_path: "metadata.tsv"\n}\n')
         return directory
@@ -116,15 +116,13 @@ class Word2VecResult:
         """The classic word2vec file (text, or ``binary=True``), readable by
         ``gensim.models.KeyedVectors.load_word2vec_format``; written atomically."""
         path = Path(path)
-        with _io.atomic_path(path) as tmp:
+        with files.atomic_path(path) as tmp:
             self.wv.save_word2vec_format(str(tmp), binary=binary)
         return path
 
     def evaluate(self) -> dict:
-        """gensim's evaluators on these vectors (see :func:`zoo.word2vec.compare.evaluate`)."""
-        from .compare import evaluate
-
-        return evaluate(self.wv)
+        """gensim's evaluators on these vectors (see :func:`zoo.word2vec.evaluation.evaluate`)."""
+        return evaluation.evaluate(self.wv)
 
     def summary(self) -> dict:
         return {

@@ -1,0 +1,89 @@
+"""Every use of KerasTuner's internals, in one place, with a check that they are still there.
+
+The cross-validated search and its oracle reach past KerasTuner's public API in
+two ways: they import from ``keras_tuner.src`` (trial records, metric trackers,
+objectives, the HParams conversion, the gRPC service of distributed mode), and
+they override or call private methods and attributes of ``Tuner`` and
+``RandomSearchOracle``. Both are listed here; :func:`check` fails with a message
+naming the installed KerasTuner when one of them moves, and
+``tests/test_compat.py`` runs it.
+"""
+
+from __future__ import annotations
+
+import keras_tuner
+from keras_tuner.src.engine import metrics_tracking as _metrics_tracking
+from keras_tuner.src.engine import objective as _objective
+from keras_tuner.src.engine import trial as _trial
+from keras_tuner.src.engine import tuner_utils as _tuner_utils
+
+#: The KerasTuner releases these internals were checked on (setup.cfg's bounds).
+TESTED = ">=1.4.8,<1.5"
+
+Trial = _trial.Trial
+TrialStatus = _trial.TrialStatus
+MetricsTracker = _metrics_tracking.MetricsTracker
+
+#: Private methods and attributes the zoo's tuner and oracle override, call or read.
+TUNER_INTERNALS = ("_populate_initial_space", "_get_tuner_fname", "_is_worker", "_deepcopy_callbacks",
+                   "_configure_tensorboard_dir")
+ORACLE_INTERNALS = ("_get_oracle_fname", "_get_trial_dir", "_save_trial", "populate_space")
+ORACLE_STATE = ("_retry_queue", "ongoing_trials", "end_order", "tuner_ids", "trials")
+
+
+class KerasTunerInternalsChanged(RuntimeError):
+    """The installed KerasTuner no longer has an internal the tuning package relies on."""
+
+
+def create_objective(name: str):
+    """KerasTuner's objective for a metric name (direction inferred: ``max`` for accuracies...)."""
+    return _objective.create_objective(name)
+
+
+def hparams_of(hyperparameters, hparams_api):
+    """The TensorBoard HParams of a trial's ``HyperParameters``."""
+    return _tuner_utils.convert_hyperparams_to_hparams(hyperparameters, hparams_api)
+
+
+def serve_oracle(oracle, server) -> None:
+    """Register ``oracle`` as the gRPC ``Oracle`` service of ``server`` (KerasTuner's chief)."""
+    from keras_tuner.src import protos
+    from keras_tuner.src.distribute.oracle_chief import OracleServicer
+
+    protos.get_service_grpc().add_OracleServicer_to_server(OracleServicer(oracle), server)
+
+
+def check() -> None:
+    """Raise :class:`KerasTunerInternalsChanged` unless the internals above still work."""
+    problems = []
+    for cls, names in ((keras_tuner.Tuner, TUNER_INTERNALS), (keras_tuner.oracles.RandomSearchOracle, ORACLE_INTERNALS)):
+        problems += [f"{cls.__name__}.{n}" for n in names if not callable(getattr(cls, n, None))]
+    oracle = keras_tuner.oracles.RandomSearchOracle(objective="val_accuracy", max_trials=1)
+    problems += [f"RandomSearchOracle().{n}" for n in ORACLE_STATE if not hasattr(oracle, n)]
+    for status in ("RUNNING", "IDLE", "STOPPED", "COMPLETED", "FAILED"):
+        if not hasattr(TrialStatus, status):
+            problems.append(f"TrialStatus.{status}")
+    try:
+        if create_objective("val_accuracy").direction != "max" or create_objective("val_loss").direction != "min":
+            problems.append("create_objective no longer infers the direction")
+        hp = keras_tuner.HyperParameters()
+        hp.Float("learning_rate", 1e-4, 1e-1, sampling="log")
+        from tensorboard.plugins.hparams import api as hparams_api
+
+        if len(hparams_of(hp, hparams_api)) != 1:
+            problems.append("convert_hyperparams_to_hparams")
+        tracker = MetricsTracker()
+        tracker.update("val_accuracy", 0.5)
+        if tracker.get_last_value("val_accuracy") != 0.5:
+            problems.append("MetricsTracker.update/get_last_value")
+        from keras_tuner.src import protos
+        from keras_tuner.src.distribute.oracle_chief import OracleServicer  # noqa: F401
+
+        protos.get_service_grpc().add_OracleServicer_to_server  # noqa: B018
+    except (AttributeError, ImportError, TypeError, ValueError) as exc:
+        problems.append(f"{type(exc).__name__}: {exc}")
+    if problems:
+        raise KerasTunerInternalsChanged(
+            f"keras-tuner {keras_tuner.__version__} changed internals the tuning package relies on (checked on "
+            f"keras-tuner {TESTED}): {', '.join(problems)}. Update tuning/_compat.py or install a keras-tuner "
+            "in that range.")

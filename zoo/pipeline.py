@@ -1,0 +1,73 @@
+"""The input pipeline of :func:`zoo.training.train`: each epoch's batches, gathered as they are needed."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Batches:
+    """Each epoch's batches, gathered from the training arrays as they are needed.
+
+    ``model.fit`` on NumPy arrays copies the whole array into a new
+    ``tf.data`` pipeline on every call (for Reuters, 320 MB). Here an epoch is a dataset of the
+    shuffled row indices, batched, whose rows NumPy gathers on the fly (in
+    ``tf.data``'s background thread, one batch ahead): the same batches in the
+    same order as ``x[order]``, but only the batch in flight is ever copied.
+    """
+
+    def __init__(self, x, y, batch_size: int):
+        self.x, self.y = np.asarray(x), np.asarray(y)
+        self.batch_size = batch_size
+
+    def dataset(self, order=None):
+        """Batches of ``(x[order], y[order])`` (all rows in their order when ``order`` is None)."""
+        import tensorflow as tf
+
+        if order is None:
+            order = np.arange(len(self.x))
+        return self._gathered(tf.data.Dataset.from_tensor_slices(order).batch(self.batch_size))
+
+    def epochs(self, orders):
+        """One epoch after another: the batches of ``x[orders[0]]``, then of ``x[orders[1]]``, ...
+
+        Each epoch ends with its own (possibly smaller) last batch, exactly as
+        separate ``fit`` calls on ``x[order]`` would batch it.
+        """
+        import tensorflow as tf
+
+        size = self.batch_size
+        indices = tf.data.Dataset.from_tensor_slices(orders).flat_map(
+            lambda order: tf.data.Dataset.from_tensor_slices(order).batch(size))
+        return self._gathered(indices)
+
+    def _take(self, i):
+        """The rows ``i`` of ``x`` and ``y`` (a NumPy gather, run in ``tf.data``'s thread)."""
+        return self.x[i], self.y[i]
+
+    def _gathered(self, indices):
+        import tensorflow as tf
+
+        x, y = self.x, self.y
+        dtypes = (tf.as_dtype(x.dtype), tf.as_dtype(y.dtype))
+
+        def gather(i):
+            bx, by = tf.numpy_function(self._take, [i], dtypes, stateful=False)
+            bx.set_shape((None, *x.shape[1:]))
+            by.set_shape((None, *y.shape[1:]))
+            return bx, by
+
+        return indices.map(gather).prefetch(2).with_options(pipeline_options())
+
+
+def pipeline_options():
+    """``tf.data`` options for the zoo's input pipelines: autotuning off.
+
+    The pipelines are fixed (one gather per batch, two batches prefetched), so
+    autotuning has nothing to tune, and with it on, destroying the iterator at
+    the end of ``fit`` can sit idle for seconds (bench/README.md).
+    """
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return options
