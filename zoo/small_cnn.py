@@ -7,9 +7,7 @@ convnet (34,826 parameters); the default fits scikit-learn's 8x8 digits, where
 
 from __future__ import annotations
 
-import keras
-
-from . import _blocks, _checks
+from . import _checks
 from .registry import register_model
 
 #: The keras-io "Simple MNIST convnet" configuration (34,826 parameters).
@@ -26,6 +24,9 @@ MNIST_CONFIG = {"input_shape": (28, 28, 1), "num_classes": 10, "padding": "valid
     measured={"test_accuracy": 0.9806, "data": "digits, stratified 80/20 split, seed 0 (360 test images)",
               "command": "python -m zoo train small_cnn --seed 0"},
     tiny={"filters": (2, 3)},
+    params=21_386,
+    input_shape=(None, 8, 8, 1),
+    output_shape=(None, 10),
 )
 def small_cnn(
     *,
@@ -72,6 +73,11 @@ def small_cnn(
         >>> zoo.create_model("small_cnn", **MNIST_CONFIG).count_params()
         34826
     """
+    # Keras loads here, not at the top: listing the registry must not start TensorFlow.
+    import keras
+
+    from . import _blocks
+
     input_shape = _checks.shape("input_shape", input_shape, rank=3)
     filters = _checks.int_sequence("filters", filters, allow_empty=False)
     kernel_size = _checks.positive_int("kernel_size", kernel_size)

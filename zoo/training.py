@@ -16,6 +16,7 @@ import keras
 import numpy as np
 
 from . import _checks, _io, datasets, registry
+from . import _blocks  # noqa: F401  registers the custom layer and optimizer that evaluate() may load
 
 VALIDATION_FRACTION = 0.1  # held out from the training split, stratified and shuffled
 MAX_STEPS_PER_EXECUTION = 64  # training steps per compiled call; the progress bar moves once per call
