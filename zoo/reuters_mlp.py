@@ -15,9 +15,9 @@ from .registry import register_model
     dataset="reuters",
     # The textbook script is Adam at 1e-3, batch 128, 10 epochs. We train with batch 512 and
     # the square-root rule's learning rate, 1e-3 * sqrt(512 / 128) = 2e-3
-    # (training.scaled_learning_rate): test accuracy 0.800-0.807 over seeds 0-4 (>= 0.80,
-    # bench/reuters_mlp.py) in a quarter of the optimizer steps, each of which updates all
-    # 2.6 M weights. `--batch-size 128` gives the textbook setting, learning rate included.
+    # (training.scaled_learning_rate): the same test accuracy (>= 0.80, bench/README.md) in a
+    # quarter of the optimizer steps, each of which updates all 2.6 M weights.
+    # `--batch-size 128` gives the textbook setting, learning rate included.
     train={"epochs": 10, "batch_size": 512, "reference_batch_size": 128},
     source="notes 002: dropout example, 10000 -> 256 -> .5 -> 128 -> .5 -> 46",
     measured={"test_accuracy": 0.8063, "data": "Keras Reuters split (test_split=0.2, seed 113), 10,000 words",

@@ -17,8 +17,9 @@ MNIST_CONFIG = {"input_shape": (28, 28, 1), "num_classes": 10, "padding": "valid
 @register_model(
     task="image classification (digits 8x8x1; MNIST 28x28x1 with small_cnn.MNIST_CONFIG)",
     dataset="digits",
-    # One intra-op thread: an 8x8 convolution is too small to split (epoch 0.057 vs 0.086 s;
-    # `python -m zoo train` sets it, see training.configure_threads).
+    # One intra-op thread: an 8x8 convolution is too small to split between threads, which
+    # would spend the step handing work over (`python -m zoo train` sets it, see
+    # training.configure_threads; bench/README.md has the measurement).
     train={"epochs": 40, "batch_size": 32, "intra_op_threads": 1},
     source="notes 000: CNN (convolution, pooling); keras-io simple MNIST convnet",
     measured={"test_accuracy": 0.9806, "data": "digits, stratified 80/20 split, seed 0 (360 test images)",

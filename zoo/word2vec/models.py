@@ -85,7 +85,7 @@ def _cbow_batch(model, n, rng):
 
 _SOURCE = "notes 000: Word2Vec (CBOW, skip-gram, Woman - Man ~= Aunt - Uncle); Mikolov et al. 2013; gensim 4.4 Word2Vec"
 _TRAIN = "python -m zoo.word2vec train --corpus reuters --sg {sg} --out runs/w2v"
-_MEASURED = "see `python -m zoo.word2vec compare --corpus reuters --sg {sg}` (README: Word2Vec)"
+_MEASURED = "see `python -m zoo.word2vec compare --corpus reuters --sg {sg}` (docs/word2vec.md)"
 
 
 @register_model(
