@@ -67,6 +67,8 @@ FAST = [
     ("recipes", ["all", "--help"], 0, "--only"),
     ("recipes", ["run", "backprp"], 2, "error: unknown recipe 'backprp'; did you mean 'backprop'?"),
     ("recipes", ["all", "--only", "backprop", "colour", "--out", "{tmp}/r"], 2, "error: unknown recipe 'colour'"),
+    ("recipes.backprop", ["--help"], 0, "--full"),
+    ("recipes.word2vec", ["--help"], 0, "--full"),
 ]
 
 
