@@ -88,12 +88,12 @@ def bench_mode(docs, name: str, sg: int, args, engine_settings: dict) -> dict:
 
 def main(argv=None) -> int:
     args = _parse(argv)
-    from zoo import _cli, files
+    from zoo import cli, files
     from zoo.word2vec import WORDS_PER_SECOND, check_settings
     from zoo.word2vec.compare import cpu_count
     from zoo.word2vec.trainer import resolve_corpus
 
-    engine_settings = _cli.parse_overrides(args.set)
+    engine_settings = cli.parse_overrides(args.set)
     check_settings({"epochs": args.epochs, "seed": args.seed, **engine_settings})
     corpus = resolve_corpus(args.corpus)
     name = getattr(corpus, "name", args.corpus)
@@ -119,6 +119,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    from zoo._cli import run_cli
+    from zoo.cli import run_cli
 
     sys.exit(run_cli(main))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import recipes
 from recipes._recipe import Result, print_result
-from zoo import _cli, files as _io
+from zoo import cli, files as _io
 
 
 def build_parser():
@@ -38,19 +38,24 @@ def build_parser():
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "list":
-        for name in recipes.available():
-            print(f"{name:<24} {recipes.load(name).TITLE}")
+        for name, title in recipes.titles().items():  # read from the files: no recipe (or TensorFlow) is imported
+            print(f"{name:<24} {title}")
         return 0
     if args.command == "run":
-        module = recipes.load(args.name)
+        recipes.check_name(args.name)
         _io.ensure_writable_dir(args.out, argument="--out")
+        cli.import_tensorflow()
+        module = recipes.load(args.name)
         result = module.run(Path(args.out) / args.name, quick=args.quick)
         print_result(result)
         return 0 if result.passed else 1
 
-    out = _io.ensure_writable_dir(args.out, argument="--out")
     names = args.only or recipes.available()
-    modules = [recipes.load(n) for n in names]  # unknown names fail before any work
+    for name in names:  # unknown names fail before any work
+        recipes.check_name(name)
+    out = _io.ensure_writable_dir(args.out, argument="--out")
+    cli.import_tensorflow()
+    modules = [recipes.load(n) for n in names]
     results: list[Result] = []
     start = time.perf_counter()
     for i, (name, module) in enumerate(zip(names, modules), start=1):
@@ -138,4 +143,4 @@ def _cell(v):
 
 
 if __name__ == "__main__":
-    sys.exit(_cli.run_cli(main))
+    sys.exit(cli.run_cli(main))

@@ -49,9 +49,9 @@ def run_cli(capsys):
     """Run a package CLI in-process; return (exit code, stdout, stderr)."""
 
     def run(module_main, *args):
-        from zoo import _cli
+        from zoo import cli
 
-        code = _cli.run_cli(module_main, [str(a) for a in args])
+        code = cli.run_cli(module_main, [str(a) for a in args])
         out = capsys.readouterr()
         return code, out.out, out.err
 

@@ -9,14 +9,31 @@ Example:
     >>> tuner.results()[0]                                                # doctest: +SKIP
 """
 
+import importlib as _importlib
 import os as _os
 
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from .cv import CVResult, cross_validate  # noqa: E402
-from .folds import TFDSFolds, holdout, make_splitter  # noqa: E402
-from .search import BestModel, CVRandomSearch  # noqa: E402
-from .hypermodels import ZooHyperModel, classifiers, hypermodel  # noqa: E402
+# Names load from their modules on first use (PEP 562): KerasTuner and TensorFlow
+# start only when a tuner or a cross-validation is used, not for `python -m tuning --help`.
+_LAZY = {
+    "CVResult": ".cv", "cross_validate": ".cv",
+    "TFDSFolds": ".folds", "holdout": ".folds", "make_splitter": ".folds",
+    "BestModel": ".search", "CVRandomSearch": ".search",
+    "ZooHyperModel": ".hypermodels", "classifiers": ".hypermodels", "hypermodel": ".hypermodels",
+}
 
 __all__ = ["BestModel", "CVRandomSearch", "CVResult", "TFDSFolds", "ZooHyperModel", "classifiers",
            "cross_validate", "holdout", "hypermodel", "make_splitter"]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(_importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

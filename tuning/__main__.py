@@ -20,7 +20,7 @@ import os
 import sys
 from pathlib import Path
 
-from zoo import _cli
+from zoo import cli
 
 DEFAULT_DIR = "runs/tune"
 
@@ -155,11 +155,31 @@ def _set_distributed_env(args) -> None:
     os.environ["KERASTUNER_ORACLE_PORT"] = str(port)
 
 
+def check_args(args) -> None:
+    """The checks of ``search``/``cv`` arguments that need no data and no TensorFlow, so a mistake answers at once."""
+    from zoo import checks, datasets, registry
+
+    entry = registry.get_entry(args.name)
+    if getattr(args, "max_trials", None) is not None:
+        checks.positive_int("max_trials", args.max_trials)
+    for option in ("epochs", "batch_size", "final_epochs"):
+        if getattr(args, option, None) is not None:
+            checks.positive_int(option, getattr(args, option))
+    checks.positive_int("seed", args.seed, minimum=0)
+    registry.check_arguments(args.name, cli.parse_overrides(args.set))
+    data = args.data or entry.dataset
+    if data is not None and not str(data).endswith(".npz"):
+        checks.choice("name", data, datasets.DATASETS)
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    check_args(args)
     if args.command == "search":
         with distributed_env(args):
+            cli.import_tensorflow()
             return search(args)
+    cli.import_tensorflow()
     return cross_validation(args)
 
 
@@ -173,7 +193,7 @@ def _prepare(args):
         raise ValueError(f"{args.name} has no default dataset; pass --data")
     (x, y), (xt, yt), preprocess = load_training_data(data, data_path=args.data_path, seed=args.seed)
     overrides = registry.fit_to_data(args.name, x.shape[1:], int(max(y.max(), yt.max())) + 1,
-                                     _cli.parse_overrides(args.set))
+                                     cli.parse_overrides(args.set))
     return data, (x, y), (xt, yt), preprocess, overrides
 
 
@@ -254,4 +274,4 @@ def cross_validation(args) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_cli.run_cli(main))
+    sys.exit(cli.run_cli(main))

@@ -1,5 +1,9 @@
 """zoo: Keras model factories behind one registry, and the data they train on.
 
+``import zoo`` loads the registry and the factories' signatures only; Keras and
+TensorFlow load when a model is built or trained, so that ``python -m zoo list``
+and ``info`` answer at once.
+
 Example:
     >>> import zoo
     >>> zoo.list_models()[:2]
@@ -7,17 +11,31 @@ Example:
     >>> model = zoo.create_model("dense_classifier", hidden_units=(16, 16), dropout=0.2)
 """
 
+import importlib as _importlib
 import os as _os
 
-# TensorFlow prints several INFO lines on import; keep a user's terminal readable
+# TensorFlow prints INFO lines once it runs; keep a user's terminal readable
 # unless they asked for the logs.
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from . import datasets  # noqa: E402
 from .registry import create_model, list_models, model_info, register_model  # noqa: E402
 
-# Importing a factory module registers its models.
-from . import dense, reuters_mlp, small_cnn, word2vec  # noqa: E402,F401
+# Importing a factory module registers its models; none of them imports Keras at the top.
+from . import dense, reuters_mlp, small_cnn  # noqa: E402,F401
+from .word2vec import models as _word2vec_models  # noqa: E402,F401
 
 __all__ = ["create_model", "list_models", "model_info", "register_model", "datasets"]
 __version__ = "0.1.0"
+
+# Submodules that load on first use (PEP 562): ``zoo.datasets``, ``zoo.training``...
+_SUBMODULES = ("datasets", "training", "word2vec")
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return _importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__) | set(_SUBMODULES))

@@ -1,4 +1,9 @@
-"""``python -m zoo list | info NAME | train NAME | evaluate DIR``."""
+"""``python -m zoo list | info NAME | train NAME | evaluate DIR``.
+
+``list``, ``info``, ``--help`` and argument errors answer from the registry's
+static metadata without starting TensorFlow; ``train`` and ``evaluate`` start it
+once their arguments have been checked.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import argparse
 import json
 import sys
 
-from . import _cli
+from . import cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,10 +36,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_train_args(args) -> dict:
+    """Every check of ``train``'s arguments that needs no data and no TensorFlow; returns the ``--set`` overrides."""
+    from . import _checks, _io, datasets, registry
+
+    entry = registry.get_entry(args.name)
+    if "command" in entry.train:  # e.g. the Word2Vec models train on a corpus with their own command
+        raise ValueError(f"{args.name} is not trained by `python -m zoo train`; use `{entry.train['command']}`")
+    if args.epochs is not None:
+        _checks.positive_int("epochs", args.epochs)
+    if args.batch_size is not None:
+        _checks.positive_int("batch_size", args.batch_size)
+    _checks.positive_int("seed", args.seed, minimum=0)
+    overrides = cli.parse_overrides(args.set)
+    registry.check_arguments(args.name, overrides)
+    data = args.data or entry.dataset
+    if data is not None and not str(data).endswith(".npz"):
+        _checks.choice("name", data, datasets.DATASETS)
+    _io.ensure_writable_dir(args.out, argument="out")
+    return overrides
+
+
+def check_run_dir(run_dir) -> None:
+    """Raise unless ``run_dir`` holds a finished run (what ``training.evaluate`` reads), before TensorFlow starts."""
+    from pathlib import Path
+
+    run_dir = Path(run_dir)
+    for required in ("model.keras", "config.json"):
+        if not (run_dir / required).is_file():
+            raise FileNotFoundError(f"run_dir: {run_dir / required} not found; is {str(run_dir)!r} a finished `zoo train` run?")
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     import zoo
-    from zoo import training
 
     if args.command == "list":
         print(f"{'name':<20} {'dataset':<9} {'params':>10}  task")
@@ -44,17 +79,24 @@ def main(argv=None) -> int:
     elif args.command == "info":
         print(json.dumps(zoo.model_info(args.name), indent=2, default=str))
     elif args.command == "train":
+        overrides = check_train_args(args)
+        cli.import_tensorflow()
+        from zoo import training
+
         training.configure_threads(args.name)  # before anything runs: TensorFlow fixes its threads then
         metrics = training.train(
             args.name, out=args.out, data=args.data, data_path=args.data_path, epochs=args.epochs,
-            batch_size=args.batch_size, seed=args.seed, verbose=0 if args.quiet else "auto",
-            **_cli.parse_overrides(args.set),
+            batch_size=args.batch_size, seed=args.seed, verbose=0 if args.quiet else "auto", **overrides,
         )
         print(json.dumps(metrics, indent=2))
     elif args.command == "evaluate":
+        check_run_dir(args.run_dir)
+        cli.import_tensorflow()
+        from zoo import training
+
         print(json.dumps(training.evaluate(args.run_dir, data_path=args.data_path), indent=2))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(_cli.run_cli(main))
+    sys.exit(cli.run_cli(main))

@@ -6,7 +6,6 @@ Default: ``Dense(8, input_dim=4, relu) -> Dense(8, relu) -> Dense(3, softmax)``,
 
 from __future__ import annotations
 
-from .mlp import mlp
 from .registry import TrainSpec, register_model
 
 
@@ -20,6 +19,9 @@ from .registry import TrainSpec, register_model
     measured={"test_accuracy": 1.0, "data": "iris, stratified 80/20 split, seed 0 (30 test samples)",
               "command": "python -m zoo train dense_classifier --seed 0"},
     tiny={"hidden_units": (4,)},
+    params=139,
+    input_shape=(None, 4),
+    output_shape=(None, 3),
 )
 def dense_classifier(
     *,
@@ -68,4 +70,8 @@ def dense_classifier(
         >>> [layer.count_params() for layer in model.layers[1:]]
         [40, 72, 27]
     """
-    return mlp(name="dense_classifier", **locals())
+    arguments = dict(locals())
+    # Keras loads here, not at the top: listing the registry must not start TensorFlow.
+    from .mlp import mlp
+
+    return mlp(name="dense_classifier", **arguments)

@@ -77,6 +77,10 @@ class ModelEntry:
         example_batch: ``fn(model, n, rng) -> (x, y)`` giving a batch the model can fit;
             ``None`` means float features from ``model.input_shape`` and integer labels
             from the last axis of ``model.output_shape``.
+        params, input_shape, output_shape: the default model's parameter count and
+            Keras shapes, stated at registration so that ``list`` and ``info`` answer
+            without building the model (and importing TensorFlow); a test builds every
+            entry's default model and checks them. ``None``: :func:`model_info` builds it.
     """
 
     name: str
@@ -88,6 +92,9 @@ class ModelEntry:
     measured: dict = field(default_factory=dict)
     tiny: dict = field(default_factory=dict)
     example_batch: Callable | None = None
+    params: int | None = None
+    input_shape: Any = None
+    output_shape: Any = None
 
     @property
     def defaults(self) -> dict:
@@ -109,8 +116,14 @@ def register_model(
     measured: dict | None = None,
     tiny: dict | None = None,
     example_batch: Callable | None = None,
+    params: int | None = None,
+    input_shape=None,
+    output_shape=None,
 ):
     """Decorator that adds a factory to the registry under ``name`` (default: its function name).
+
+    A factory module imports Keras inside its factory, not at the top, so that
+    registering (and listing) models does not start TensorFlow.
 
     Example:
         >>> @register_model(task="toy", dataset="iris")       # doctest: +SKIP
@@ -133,6 +146,9 @@ def register_model(
             measured=dict(measured or {}),
             tiny=dict(tiny or {}),
             example_batch=example_batch,
+            params=params,
+            input_shape=_shape(input_shape) if input_shape is not None else None,
+            output_shape=_shape(output_shape) if output_shape is not None else None,
         )
         return factory
 
@@ -185,17 +201,32 @@ def create_model(name: str, **overrides):
         139
     """
     entry = get_entry(name)
-    params = inspect.signature(entry.factory).parameters
+    check_arguments(name, overrides)
+    return entry.factory(**overrides)
+
+
+def check_arguments(name: str, overrides: dict) -> None:
+    """Raise if ``overrides`` names an argument that the factory of ``name`` does not take.
+
+    Reads only the factory's signature, so a command line can check ``--set``
+    names before TensorFlow starts; the values are the factory's to check.
+
+    Raises:
+        ValueError: unknown model, or unknown argument(s) (the message lists the allowed ones).
+    """
+    params = inspect.signature(get_entry(name).factory).parameters
     unknown = sorted(set(overrides) - set(params))
     if unknown:
         raise ValueError(
             f"{name}: unknown argument(s) {', '.join(unknown)}; allowed: {', '.join(sorted(params))}"
         )
-    return entry.factory(**overrides)
 
 
 def model_info(name: str) -> dict:
     """Everything the registry knows about ``name``, with the default model's parameter count.
+
+    The count and shapes are those given to :func:`register_model`; an entry
+    registered without them is built (``compile=False``) to measure them.
 
     Returns:
         dict with ``name``, ``task``, ``input_shape``, ``output_shape``, ``dataset``,
@@ -208,20 +239,28 @@ def model_info(name: str) -> dict:
         2599086
     """
     entry = get_entry(name)
-    model = entry.factory(compile=False)
+    params, input_shape, output_shape = entry.params, entry.input_shape, entry.output_shape
+    if params is None or input_shape is None or output_shape is None:
+        params, input_shape, output_shape = built_metadata(name)
     info = {
         "name": entry.name,
         "task": entry.task,
-        "input_shape": _shape(model.input_shape),
-        "output_shape": _shape(model.output_shape),
+        "input_shape": input_shape,
+        "output_shape": output_shape,
         "dataset": entry.dataset,
         "train": entry.train.as_dict(),
-        "params": int(model.count_params()),
+        "params": params,
         "source": entry.source,
         "measured": dict(entry.measured),
         "defaults": {k: v for k, v in entry.defaults.items() if k != "compile"},
     }
     return info
+
+
+def built_metadata(name: str) -> tuple:
+    """``(params, input_shape, output_shape)`` of the default model ``name``, built to measure them."""
+    model = get_entry(name).factory(compile=False)
+    return int(model.count_params()), _shape(model.input_shape), _shape(model.output_shape)
 
 
 def example_batch(name: str, model, n: int = 8, seed: int = 0):

@@ -7,7 +7,6 @@ parameters (notes 002, "dropout", the Reuters example).
 
 from __future__ import annotations
 
-from .mlp import mlp
 from .registry import TrainSpec, register_model
 
 
@@ -23,6 +22,9 @@ from .registry import TrainSpec, register_model
     measured={"test_accuracy": 0.8063, "data": "Keras Reuters split (test_split=0.2, seed 113), 10,000 words",
               "command": "ZOO_DATA_DIR=../shared/data python -m zoo train reuters_mlp --seed 0"},
     tiny={"input_dim": 50, "hidden_units": (8, 4)},
+    params=2_599_086,
+    input_shape=(None, 10000),
+    output_shape=(None, 46),
 )
 def reuters_mlp(
     *,
@@ -61,4 +63,8 @@ def reuters_mlp(
         >>> zoo.create_model("reuters_mlp").count_params()
         2599086
     """
-    return mlp(name="reuters_mlp", **locals())
+    arguments = dict(locals())
+    # Keras loads here, not at the top: listing the registry must not start TensorFlow.
+    from .mlp import mlp
+
+    return mlp(name="reuters_mlp", **arguments)

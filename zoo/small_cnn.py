@@ -7,9 +7,7 @@ convnet (34,826 parameters); the default fits scikit-learn's 8x8 digits, where
 
 from __future__ import annotations
 
-import keras
-
-from . import checks, layers, optimizers, platform
+from . import checks
 from .registry import TrainSpec, register_model
 
 #: The keras-io "Simple MNIST convnet" configuration (34,826 parameters).
@@ -41,6 +39,9 @@ def feature_side(input_shape, stages: int, *, kernel_size: int, pool_size: int, 
     measured={"test_accuracy": 0.9806, "data": "digits, stratified 80/20 split, seed 0 (360 test images)",
               "command": "python -m zoo train small_cnn --seed 0"},
     tiny={"filters": (2, 3)},
+    params=21_386,
+    input_shape=(None, 8, 8, 1),
+    output_shape=(None, 10),
 )
 def small_cnn(
     *,
@@ -87,6 +88,11 @@ def small_cnn(
         >>> zoo.create_model("small_cnn", **MNIST_CONFIG).count_params()
         34826
     """
+    # Keras loads here, not at the top: listing the registry must not start TensorFlow.
+    import keras
+
+    from . import layers, optimizers, platform
+
     input_shape = checks.shape("input_shape", input_shape, rank=3)
     filters = checks.int_sequence("filters", filters, allow_empty=False)
     kernel_size = checks.positive_int("kernel_size", kernel_size)

@@ -19,6 +19,7 @@ from . import checks, files, _keras_compat, datasets, platform, registry
 from .checkpoint import CHECKPOINT_DIR, Checkpoint
 from .pipeline import Batches
 from .platform import configure_threads  # noqa: F401  (`python -m zoo train` calls it from here)
+from . import layers, optimizers  # noqa: F401  registers the custom layer and optimizer that evaluate() may load
 
 VALIDATION_FRACTION = 0.1  # held out from the training split, stratified and shuffled
 MAX_STEPS_PER_EXECUTION = 64  # training steps per compiled call; the progress bar moves once per call

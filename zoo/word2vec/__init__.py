@@ -19,9 +19,28 @@ training step), :mod:`.models` (the registered Keras models), :mod:`.trainer`
 ``python -m zoo.word2vec train | compare``.
 """
 
-from .models import GensimUniform, word2vec_cbow, word2vec_skipgram
-from .settings import ENGINE_DEFAULTS, GENSIM_DEFAULTS, check_settings
-from .trainer import WORDS_PER_SECOND, Word2VecResult, train
+import importlib
+
+from . import models  # registers word2vec_skipgram and word2vec_cbow (TensorFlow loads when one is built)
+
+# The rest loads on first use (PEP 562), so that importing zoo does not start TensorFlow.
+_LAZY = {
+    "train": ".trainer", "Word2VecResult": ".trainer", "WORDS_PER_SECOND": ".trainer",
+    "GENSIM_DEFAULTS": ".settings", "ENGINE_DEFAULTS": ".settings", "check_settings": ".settings",
+    "word2vec_skipgram": ".models", "word2vec_cbow": ".models", "GensimUniform": ".initializers",
+}
 
 __all__ = ["train", "Word2VecResult", "GENSIM_DEFAULTS", "ENGINE_DEFAULTS", "check_settings", "WORDS_PER_SECOND",
            "word2vec_skipgram", "word2vec_cbow", "GensimUniform"]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -18,7 +18,7 @@ import json
 import sys
 from pathlib import Path
 
-from .. import _cli
+from .. import cli
 from .settings import GENSIM_DEFAULTS
 
 _TYPES = {"alpha": float, "min_alpha": float, "ns_exponent": float, "sample": float}
@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _settings(args) -> dict:
     settings = {k: getattr(args, k) for k in GENSIM_DEFAULTS if getattr(args, k) is not None}
-    settings.update(_cli.parse_overrides(args.set))
+    settings.update(cli.parse_overrides(args.set))
     return settings
 
 
@@ -75,10 +75,11 @@ def main(argv=None) -> int:
     from .trainer import resolve_corpus, train
 
     settings = _settings(args)
+    check_settings(settings)  # before TensorFlow starts: a bad setting answers at once
     if args.command == "train":
-        check_settings(settings)
         corpus = resolve_corpus(args.corpus, data_path=args.data_path)
         out = _io.ensure_writable_dir(args.out, argument="out")
+        cli.import_tensorflow()
         result = train(corpus, progress=not args.quiet, **settings)
         name = getattr(corpus, "name", args.corpus)
         probes = compare_mod.check_probes(args.probes, set(result.vocab.words), name) if args.probes else \
@@ -98,6 +99,7 @@ def main(argv=None) -> int:
     else:
         if args.out:
             _io.ensure_writable_dir(args.out, argument="out")
+        cli.import_tensorflow()
         report = compare_mod.compare(args.corpus, probes=args.probes, progress=not args.quiet,
                                      data_path=args.data_path, **settings)
         default = f"runs/word2vec_compare_{Path(report['corpus']).stem}_sg{report['settings']['sg']}"
@@ -111,4 +113,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_cli.run_cli(main))
+    sys.exit(cli.run_cli(main))

@@ -18,35 +18,20 @@ faster with gensim's own SGD updates (see :mod:`zoo.word2vec.engine`).
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 
-from .. import checks, optimizers, platform
+from .. import checks
 from ..registry import TrainSpec, register_model
 
-
-@keras.saving.register_keras_serializable(package="zoo")
-class GensimUniform(keras.initializers.Initializer):
-    """gensim's initial word vectors: uniform in ``[-1/dim, 1/dim)`` from ``numpy.random.default_rng(seed)``.
-
-    With the same seed and vocabulary order this gives exactly gensim's starting
-    ``wv.vectors`` (``gensim.models.keyedvectors.prep_vectors``).
-    """
-
-    def __init__(self, seed=None):
-        self.seed = seed
-
-    def __call__(self, shape, dtype=None):
-        values = np.random.default_rng(self.seed).random(tuple(shape), dtype=np.float32)
-        values = (values * 2.0 - 1.0) / shape[-1]
-        return keras.ops.convert_to_tensor(values, dtype=dtype or "float32")
-
-    def get_config(self):
-        return {"seed": self.seed}
+# Keras loads inside the functions below, not here: listing the registry must not start TensorFlow.
 
 
 def _tables(vocab_size: int, vector_size: int, seed):
     """The two Embedding layers, named as gensim names their arrays' roles."""
+    import keras
+
+    from .initializers import GensimUniform
+
     inputs = keras.layers.Embedding(vocab_size, vector_size, embeddings_initializer=GensimUniform(seed),
                                      name="input_vectors")
     outputs = keras.layers.Embedding(vocab_size, vector_size, embeddings_initializer="zeros", name="output_vectors")
@@ -64,6 +49,10 @@ def _check(vocab_size, vector_size, negative, seed, compile):
 
 
 def _finish(model, *, optimizer, learning_rate, compile: bool):
+    import keras
+
+    from .. import optimizers
+
     if compile:
         model.compile(optimizer=optimizers.make_optimizer(optimizer, learning_rate),
                       loss=keras.losses.BinaryCrossentropy(from_logits=True))
@@ -96,7 +85,7 @@ def _cbow_batch(model, n, rng):
 
 _SOURCE = "notes 000: Word2Vec (CBOW, skip-gram, Woman - Man ~= Aunt - Uncle); Mikolov et al. 2013; gensim 4.4 Word2Vec"
 _TRAIN = "python -m zoo.word2vec train --corpus reuters --sg {sg} --out runs/w2v"
-_MEASURED = "see `python -m zoo.word2vec compare --corpus reuters --sg {sg}` (README: Word2Vec)"
+_MEASURED = "see `python -m zoo.word2vec compare --corpus reuters --sg {sg}` (docs/word2vec.md)"
 
 
 @register_model(
@@ -107,6 +96,9 @@ _MEASURED = "see `python -m zoo.word2vec compare --corpus reuters --sg {sg}` (RE
     measured={"cross_check": _MEASURED.format(sg=1)},
     tiny={"vocab_size": 40, "vector_size": 8},
     example_batch=_skipgram_batch,
+    params=2_000_000,
+    input_shape=[(None,), (None, 6)],
+    output_shape=(None, 6),
 )
 def word2vec_skipgram(*, vocab_size: int = 10000, vector_size: int = 100, negative: int = 5, optimizer="adam",
                       learning_rate: float = 1e-3, seed: int | None = None, compile: bool = True):
@@ -135,6 +127,10 @@ def word2vec_skipgram(*, vocab_size: int = 10000, vector_size: int = 100, negati
         2400000
     """
     _check(vocab_size, vector_size, negative, seed, compile)
+    import keras
+
+    from .. import platform
+
     platform.seed_everything(seed)
     word = keras.Input(shape=(), dtype="int32", name="word")
     targets = keras.Input(shape=(1 + negative,), dtype="int32", name="targets")
@@ -152,6 +148,9 @@ def word2vec_skipgram(*, vocab_size: int = 10000, vector_size: int = 100, negati
     measured={"cross_check": _MEASURED.format(sg=0)},
     tiny={"vocab_size": 40, "vector_size": 8, "window": 2},
     example_batch=_cbow_batch,
+    params=2_000_000,
+    input_shape=[(None, 10), (None, 6)],
+    output_shape=(None, 6),
 )
 def word2vec_cbow(*, vocab_size: int = 10000, vector_size: int = 100, window: int = 5, negative: int = 5,
                   cbow_mean: int = 1, optimizer="adam", learning_rate: float = 1e-3, seed: int | None = None,
@@ -180,6 +179,10 @@ def word2vec_cbow(*, vocab_size: int = 10000, vector_size: int = 100, window: in
     checks.positive_int("window", window)
     if cbow_mean not in (0, 1) or isinstance(cbow_mean, float):
         raise ValueError(f"cbow_mean must be 0 or 1, got {cbow_mean!r}")
+    import keras
+
+    from .. import platform
+
     platform.seed_everything(seed)
     context = keras.Input(shape=(2 * window,), dtype="int32", name="context")
     targets = keras.Input(shape=(1 + negative,), dtype="int32", name="targets")
