@@ -38,22 +38,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def check_train_args(args) -> dict:
     """Every check of ``train``'s arguments that needs no data and no TensorFlow; returns the ``--set`` overrides."""
-    from . import _checks, _io, datasets, registry
+    from . import checks, datasets, files, registry
 
     entry = registry.get_entry(args.name)
-    if "command" in entry.train:  # e.g. the Word2Vec models train on a corpus with their own command
-        raise ValueError(f"{args.name} is not trained by `python -m zoo train`; use `{entry.train['command']}`")
+    if entry.train.command is not None:  # e.g. the Word2Vec models train on a corpus with their own command
+        raise ValueError(f"{args.name} is not trained by `python -m zoo train`; use `{entry.train.command}`")
     if args.epochs is not None:
-        _checks.positive_int("epochs", args.epochs)
+        checks.positive_int("epochs", args.epochs)
     if args.batch_size is not None:
-        _checks.positive_int("batch_size", args.batch_size)
-    _checks.positive_int("seed", args.seed, minimum=0)
+        checks.positive_int("batch_size", args.batch_size)
+    checks.positive_int("seed", args.seed, minimum=0)
     overrides = cli.parse_overrides(args.set)
     registry.check_arguments(args.name, overrides)
     data = args.data or entry.dataset
     if data is not None and not str(data).endswith(".npz"):
-        _checks.choice("name", data, datasets.DATASETS)
-    _io.ensure_writable_dir(args.out, argument="out")
+        checks.choice("name", data, datasets.DATASETS)
+    files.ensure_writable_dir(args.out, argument="out")
     return overrides
 
 
