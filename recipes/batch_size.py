@@ -177,7 +177,7 @@ def run(out_dir, quick=True):
     grads = per_sample_gradients(model, x, y)
     model.fit(x[:MINI_BATCH], y[:MINI_BATCH], batch_size=MINI_BATCH, epochs=1, shuffle=False, verbose=0)
     theta1 = np.concatenate([np.asarray(v, np.float64).ravel() for v in model.trainable_variables])
-    r.check_close(f"one Keras step on a batch of {MINI_BATCH} == theta - eta * mean of the {MINI_BATCH} per-sample gradients (max |diff|)",
+    r.check_close(f"one Keras step on a batch of {MINI_BATCH} == theta - eta * mean of the {MINI_BATCH} per-sample gradients (max abs difference)",
                   np.max(np.abs(theta1 - (theta0 - LEARNING_RATE * grads[:MINI_BATCH].mean(axis=0)))), 0.0, atol=1e-6)
 
     # -----------------------------------------------------------------------
@@ -202,7 +202,7 @@ def run(out_dir, quick=True):
                             for idx in (rng.choice(n, b, replace=False) for _ in range(draws))])
         noise_rows.append([b, draws, float(measured), sigma2 / b * (n - b) / (n - 1)])
     noise_rows.append([n, 1, float(np.sum(centred.sum(axis=0) ** 2) / n**2), 0.0])
-    r.table(f"Mini-batch gradient noise E||g_B - g||^2 at the initial weights (sigma^2 = {sigma2:.4g}, N = {n})",
+    r.table(f"Mini-batch gradient noise E norm(g_B - g)^2 at the initial weights (sigma^2 = {sigma2:.4g}, N = {n})",
             ["batch size b", "random batches drawn", "measured", "sigma^2 / b * (N - b) / (N - 1)"], noise_rows)
     for b, draws, measured, formula in noise_rows[:-1]:
         r.check_close(f"gradient noise, batch {b}: measured ({draws} batches) == sigma^2/b (N-b)/(N-1)", measured, formula,
@@ -227,8 +227,8 @@ def run(out_dir, quick=True):
     rms = np.array([np.sqrt(np.mean([np.sum((keras_gradient(rng.choice(n, b, replace=False)) - full_gradient) ** 2)
                                      for _ in range(draws)])) for b in SLOPE_BATCHES])
     slope, intercept = np.polyfit(np.log(SLOPE_BATCHES), np.log(rms), 1)
-    r.table(f"Keras mini-batch gradients: RMS of ||g_B - g|| over {draws} random batches per size",
-            ["batch size b", "RMS ||g_B - g||", "sigma / sqrt(b) * sqrt((N - b) / (N - 1))"],
+    r.table(f"Keras mini-batch gradients: RMS of norm(g_B - g) over {draws} random batches per size",
+            ["batch size b", "RMS norm(g_B - g)", "sigma / sqrt(b) * sqrt((N - b) / (N - 1))"],
             [[b, v, math.sqrt(sigma2 / b * (n - b) / (n - 1))] for b, v in zip(SLOPE_BATCHES, rms)])
     r.check(f"gradient noise falls like 1/sqrt(batch): log-log slope of the RMS noise of Keras's mini-batch "
             f"gradients over b = {', '.join(map(str, SLOPE_BATCHES))}", -0.6 <= slope <= -0.4,

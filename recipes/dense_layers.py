@@ -171,9 +171,9 @@ def run(out_dir, quick=True):
         else:
             h = np.exp(h - h.max(axis=1, keepdims=True))
             h /= h.sum(axis=1, keepdims=True)              # softmax
-    r.check_close("4 samples as one batch == one sample at a time (max |difference|)",
+    r.check_close("4 samples as one batch == one sample at a time (max abs difference)",
                   np.max(np.abs(as_batch - one_at_a_time)), 0.0, atol=1e-6)
-    r.check_close("by hand, each layer one matrix product X W + b == Keras (max |difference|)",
+    r.check_close("by hand, each layer one matrix product X W + b == Keras (max abs difference)",
                   np.max(np.abs(as_batch - h)), 0.0, atol=1e-6)
     # The parameters have no batch axis (W is (n_in, n_out), b is (n_out,): the
     # shapes checked above), so the 4 samples share the same 139 parameters; what

@@ -223,7 +223,7 @@ def run(out_dir, quick=True):
     ours = train_many(x_chk, y_chk, [lr_chk], [wd_chk], epochs=2, init=start, shuffle=False)
     diff = max(float(np.max(np.abs(np.asarray(k, float) - o[0]))) for k, o in zip(model.get_weights(), ours))
     r.check_close(f"the vectorised trainer == Keras fit of zoo dense_classifier (SGD {lr_chk}, L2 {wd_chk:g}, "
-                  f"2 epochs, {len(y_chk) // BATCH_SIZE + 1} batches each): max |weight difference|", diff, 0.0,
+                  f"2 epochs, {len(y_chk) // BATCH_SIZE + 1} batches each): max abs weight difference", diff, 0.0,
                   atol=1e-4)
     keras.backend.clear_session(free_memory=False)
 

@@ -148,7 +148,7 @@ def run(out_dir, quick=True):
                     sig["std 0.01"][-1].std(), 0.02)
     r.check_at_most("sigmoid, Xavier: no saturation in layer 5", saturated(sig["Xavier"][-1], "sigmoid"), 0.01)
     r.check_at_least("sigmoid, Xavier: outputs stay spread (layer 5 std)", sig["Xavier"][-1].std(), 0.06)
-    r.check_at_least("tanh, std 1: outputs pile up at -1 and 1 (layer 5 fraction |y| > 0.98)",
+    r.check_at_least("tanh, std 1: outputs pile up at -1 and 1 (layer 5 fraction with abs(y) > 0.98)",
                      saturated(acts[("tanh", "std 1")][-1], "tanh"), 0.5)
     r.check_at_least("tanh, Xavier: outputs stay spread (layer 5 std)", acts[("tanh", "Xavier")][-1].std(), 0.2)
     relu = {i: [z.std() for z in acts[("ReLU", i)]] for i in INITS}
@@ -222,7 +222,7 @@ def run(out_dir, quick=True):
     r.check_at_most(f"ReLU, Xavier: the activations vanish through {depth} layers (layer {depth} / layer 1 RMS; "
                     "the notes: Xavier is unsuitable for ReLU)", ratio[("ReLU", "Xavier")], 0.01)
     tanh_deep = np.concatenate(last_tanh)
-    r.check(f"tanh, Xavier: through {depth} layers the activations neither saturate (|y| > 0.98 for < 1%) nor "
+    r.check(f"tanh, Xavier: through {depth} layers the activations neither saturate (abs(y) > 0.98 for < 1%) nor "
             f"vanish (layer {depth} / layer 1 RMS >= 0.1)",
             saturated(tanh_deep, "tanh") < 0.01 and ratio[("tanh", "Xavier")] >= 0.1,
             expected="saturated < 1%, ratio >= 0.1",
@@ -308,7 +308,7 @@ def run(out_dir, quick=True):
             spread = float(np.max(np.abs(kernel - kernel[:, :1])))
             sym_rows.append([label, layer_name, kernel.shape[1], distinct, spread, float(np.ptp(bias))])
     r.table(f"After {steps_epochs} epochs of SGD on digits: are the hidden units still copies?",
-            ["init", "layer", "units", "distinct units (incoming weights)", "max |W[:, j] - W[:, 0]|", "bias range"], sym_rows)
+            ["init", "layer", "units", "distinct units (incoming weights)", "max abs(W[:, j] - W[:, 0])", "bias range"], sym_rows)
     for row in sym_rows[:2]:
         r.check(f"all-equal start: the {row[2]} units of {row[1]} are still identical after training",
                 row[3] == 1 and row[4] == 0.0 and row[5] == 0.0, expected="1 distinct unit, spread 0",
