@@ -83,6 +83,7 @@ DATA_CASES = [
     ("float labels", lambda: (X, Y + 0.5), r"y_train must be integer class labels, got non-integer values"),
     ("empty", lambda: (X[:0], Y[:0]), r"x_train must hold at least one sample, got an array of shape \(0, 4\)"),
     ("length mismatch", lambda: (X, Y[:-1]), r"x_train and y_train must have the same length, got 20 and 19"),
+    ("complex features", lambda: (X + 1j, Y), r"x_train must hold real numbers, got complex dtype complex"),
 ]
 
 
@@ -113,6 +114,11 @@ CLI_CASES = [
     (["train", "dense_classifier", "--out", "{out}", "--data", "imagenet"], r"error: name must be one of 'iris'"),
     (["train", "dense_classifier", "--out", "{readonly}/run"], r"error: out: cannot write to directory"),
     (["evaluate", "{tmp}/not_a_run"], r"error: run_dir: .*model.keras not found"),
+    (["train", "dense_classifier", "--out", "{out}", "--set", "dropout=" + "-" * 100_000 + "1"],
+     r"error: --set: dropout: the value \(100001 characters\) is nested too deeply to parse"),  # MemoryError in ast
+    (["train", "dense_classifier", "--out", "{out}", "--set", "dropout=" + "~" * 50_000 + "1"],
+     r"error: --set: dropout: the value \(50001 characters\) is nested too deeply to parse"),  # RecursionError in ast
+    (["train", "dense_classifier", "--out", "{out}", "--set", "dropout={[]}"], r"error: --set: dropout: '\{\[\]\}' is not a valid value"),
 ]
 
 
@@ -190,6 +196,7 @@ CV_CASES = [
     ("infinite feature", lambda: (np.where(np.arange(20)[:, None] == 3, np.inf, X), Y), {}, ValueError, r"x must be finite, got NaN or infinite values in 1 sample\(s\), first at row 3"),
     ("negative labels", lambda: (X, Y - 1), {}, ValueError, r"y labels must be >= 0, got \[-1"),
     ("non-integer labels", lambda: (X, Y + 0.5), {}, ValueError, r"y must be integer class labels, got non-integer values"),
+    ("complex features", lambda: (X * 1j, Y), {}, TypeError, r"x must hold real numbers, got complex dtype complex"),
 ]
 
 
@@ -231,6 +238,7 @@ TUNER_CASES = [
     ("empty arrays", {}, {"x": lambda: X[:0], "y": lambda: Y[:0]}, ValueError, r"x must hold at least one sample"),
     ("length mismatch", {}, {"y": lambda: Y[:-1]}, ValueError, r"x and y must have the same length, got 20 and 19"),
     ("string features", {}, {"x": lambda: X.astype(str)}, TypeError, r"x must hold numbers, got dtype <U"),
+    ("complex features", {}, {"x": lambda: X.astype(complex)}, TypeError, r"x must hold real numbers, got complex dtype"),
 ]
 
 
@@ -320,6 +328,9 @@ TUNING_CLI_CASES = [
     (["search", "dense_classifier", "--data", "{tmp}/keys.npz"], r"error: data: .*keys.npz lacks array\(s\) x_train, y_train, x_test, y_test"),
     (["search", "dense_classifier", "--dir", "{tmp}/a_file/tune"], r"error: directory: cannot write to directory '.*a_file/tune'"),
     (["cv", "dense_classifier", "--out", "{tmp}/a_file/out"], r"error: --out: cannot write to directory '.*a_file/out'"),
+    (["search", "dense_classifier", "--set", "dropout=" + "-" * 100_000 + "1"], r"error: --set: dropout: the value \(100001 characters\) is nested too deeply"),
+    (["cv", "dense_classifier", "--set", "dropout=" + "(" * 3000 + "1" + ")" * 3000], r"error: dropout must be a number, got '\(\(\("),
+    (["search", "dense_classifier", "--data", "{tmp}/complex.npz"], r"error: x_train must hold real numbers, got complex dtype complex"),
 ]
 
 
@@ -329,6 +340,7 @@ def _bad_files(tmp_path):
     data = (tmp_path / "good.npz").read_bytes()
     (tmp_path / "truncated.npz").write_bytes(data[: len(data) // 2])
     np.savez(tmp_path / "keys.npz", x=X)
+    np.savez(tmp_path / "complex.npz", x_train=X + 1j, y_train=Y, x_test=X, y_test=Y)
     (tmp_path / "a_file").write_text("not a folder")
 
 
@@ -416,6 +428,8 @@ WORD2VEC_CLI_CASES = [
     (["compare", "--corpus", "lee", "--probes", "police,xyzzy", "--out", "{out}"], r"error: probes: not in the vocabulary of corpus lee: 'xyzzy'"),
     (["compare", "--corpus", "lee", "--probes", "polise", "--out", "{out}"], r"error: probes: .* 'polise' \(close: police"),
     (["compare", "--corpus", "lee", "--sg", "3", "--out", "{out}"], r"error: sg must be 0 or 1, got 3"),
+    (["train", "--corpus", "lee", "--set", "chunk_words=" + "+" * 50_000 + "1", "--out", "{out}"],
+     r"error: --set: chunk_words: the value \(50001 characters\) is nested too deeply to parse"),
 ]
 
 

@@ -39,7 +39,7 @@ import numpy as np
 import zoo
 from zoo import _checks, _io, registry, training
 
-from . import _oracle, results as results_lib
+from . import _oracle, results as results_lib, statefiles
 from .hypermodels import DEFAULT_BATCH_SIZE, ZooHyperModel, fit_to_data
 
 # --------------------------------------------------------------------------- defaults, in one place
@@ -655,6 +655,8 @@ class CVRandomSearch(keras_tuner.RandomSearch):
             default_first=default_first,
             on_trial_end=lambda o: results_lib.write_results(o, self.project_dir),
         )
+        if not overwrite:  # a damaged state file is named before KerasTuner reloads it
+            statefiles.check(directory / (project_name or "untitled_project"), check_config=role != "worker")
         # RandomSearch.__init__ would build its own oracle; go to Tuner's with ours.
         keras_tuner.Tuner.__init__(self, oracle, hypermodel, directory=str(directory), project_name=project_name,
                                    overwrite=overwrite, **kwargs)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import ast
 import sys
 
+from . import _io
+
 # The errors a user can cause; a CLI prints them on one line and exits 2.
-USER_ERRORS = (ValueError, TypeError, FileNotFoundError, NotADirectoryError, PermissionError, FloatingPointError)
+USER_ERRORS = (ValueError, TypeError, FileNotFoundError, NotADirectoryError, PermissionError, FloatingPointError,
+               _io.WriteFailed)
 
 
 def parse_overrides(items: list[str] | None) -> dict:
@@ -20,6 +23,12 @@ def parse_overrides(items: list[str] | None) -> dict:
             out[key] = ast.literal_eval(raw)
         except (ValueError, SyntaxError):
             out[key] = raw  # a bare word such as relu or he_normal
+        except (RecursionError, MemoryError):  # thousands of nested brackets or unary minus signs
+            raise ValueError(f"--set: {key}: the value ({len(raw)} characters) is nested too deeply to parse; "
+                             "give a number, a string or a short tuple/list") from None
+        except TypeError as exc:  # e.g. a set of lists: {[]}
+            raise ValueError(f"--set: {key}: {raw[:40]!r} is not a valid value ({exc}); give a number, a string "
+                             "or a tuple/list") from None
     return out
 
 

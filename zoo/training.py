@@ -15,7 +15,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from . import _checks, _io, datasets, registry
+from . import _checks, _io, datasets, registry, rundir
 
 VALIDATION_FRACTION = 0.1  # held out from the training split, stratified and shuffled
 MAX_STEPS_PER_EXECUTION = 64  # training steps per compiled call; the progress bar moves once per call
@@ -119,7 +119,7 @@ def configure_threads(name: str) -> int | None:
 
 
 def train(name: str, *, out, data: str | None = None, epochs: int | None = None, batch_size: int | None = None,
-          seed: int = 0, data_path=None, verbose: int | str = "auto", **overrides) -> dict:
+          seed: int = 0, data_path=None, verbose: int | str = "auto", overwrite: bool = False, **overrides) -> dict:
     """Train registry model ``name`` on its default (or ``data``) dataset; resumable.
 
     Each epoch sees a shuffle order and dropout seeds that depend only on
@@ -141,6 +141,8 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
         seed: seeds the split, weights, dropout and shuffling.
         data_path: passed to the loader as ``path``.
         verbose: Keras progress-bar verbosity.
+        overwrite: replace a finished run in ``out`` (kept until the new run's final save), or
+            start over from an unfinished run with other settings; without it both are refused.
         **overrides: factory arguments (``dropout=0.3``...).
 
     Returns:
@@ -165,6 +167,7 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
     if data is None:
         raise ValueError(f"{name} has no default dataset; pass data=... (one of {', '.join(datasets.DATASETS)} or an .npz file)")
     out = _io.ensure_writable_dir(out, argument="out")
+    rundir.check_reuse(out, overwrite=overwrite, resuming=(out / CHECKPOINT_DIR / "state.json").is_file())
 
     (x_train, y_train), (x_test, y_test) = load_data(data, data_path=data_path, seed=seed)
     x_train, y_train = _checks.xy(x_train, y_train, x_name="x_train", y_name="y_train")
@@ -182,7 +185,13 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
     config = {"model": name, "data": str(data), "data_path": None if data_path is None else str(data_path),
               "epochs": epochs, "batch_size": batch_size, "seed": seed, "overrides": overrides}
     checkpoint = _Checkpoint(out / CHECKPOINT_DIR, config)
-    start_epoch, hist = checkpoint.restore(model)
+    try:
+        start_epoch, hist = checkpoint.restore(model)
+    except rundir.SettingsChanged:
+        if not overwrite:
+            raise
+        checkpoint.clear()  # --overwrite: start over; the finished run (if any) stays until the final save
+        start_epoch, hist = 0, {}
     if start_epoch and verbose:
         print(f"Resuming {name} from {checkpoint.dir} after epoch {start_epoch}/{epochs}")
 
@@ -201,13 +210,15 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
         "learning_rate": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
         "intra_op_threads": _intra_op_threads(),
     }
-    _io.save_model(model, out / "model.keras")
-    _io.write_json(out / "config.json", config)
-    _io.write_json(out / "history.json", hist)
-    _io.write_csv(out / "history.csv", [{"epoch": i + 1, **{k: v[i] for k, v in hist.items()}}
-                                         for i in range(len(hist["loss"]))])
-    plot_history(hist, out / "curves.png", title=f"{name} on {data}")
-    _io.write_json(out / "metrics.json", metrics)
+    final = rundir.FinalSave(out)  # staged, then swapped in: out is the old run, the new one, or marked incomplete
+    final.write("model.keras", lambda p: _io.save_model(model, p))
+    final.write("config.json", lambda p: _io.write_json(p, config))
+    final.write("history.json", lambda p: _io.write_json(p, hist))
+    final.write("history.csv", lambda p: _io.write_csv(p, [{"epoch": i + 1, **{k: v[i] for k, v in hist.items()}}
+                                                           for i in range(len(hist["loss"]))]))
+    rundir.optional(final, "curves.png", lambda p: plot_history(hist, p, title=f"{name} on {data}"))
+    final.write("metrics.json", lambda p: _io.write_json(p, metrics))
+    final.commit()
     checkpoint.clear()
     return metrics
 
@@ -229,7 +240,7 @@ def _fit_epochs(model, train_xy, val_xy, checkpoint, hist, *, name, seed, batch_
     ``(seed, e)`` (:func:`_reseed`), whatever epoch the run started from.
     """
     (x_tr, y_tr), (x_val, y_val) = train_xy, val_xy
-    orders = np.stack([np.random.default_rng([seed, e]).permutation(len(x_tr)) for e in range(start_epoch, epochs)])
+    orders = _EpochOrders(seed, range(start_epoch, epochs), len(x_tr))  # built one epoch at a time, as needed
     batches = _Batches(x_tr, y_tr, batch_size)
     validation = _Batches(x_val, y_val, max(batch_size, VALIDATION_BATCH_SIZE)).dataset().cache()
     guard = _EpochCheckpoint(checkpoint, hist, seed, last_epoch=epochs - 1)
@@ -340,7 +351,12 @@ class _Batches:
         import tensorflow as tf
 
         size = self.batch_size
-        indices = tf.data.Dataset.from_tensor_slices(orders).flat_map(
+        if isinstance(orders, _EpochOrders):  # made as the pipeline reaches each epoch, never all at once
+            orders = tf.data.Dataset.from_generator(
+                orders.__iter__, output_signature=tf.TensorSpec(shape=(orders.rows,), dtype=tf.int64))
+        else:
+            orders = tf.data.Dataset.from_tensor_slices(orders)
+        indices = orders.flat_map(
             lambda order: tf.data.Dataset.from_tensor_slices(order).batch(size))
         return self._gathered(indices)
 
@@ -361,6 +377,23 @@ class _Batches:
             return bx, by
 
         return indices.map(gather).prefetch(2).with_options(_pipeline_options())
+
+
+class _EpochOrders:
+    """The shuffle order of each epoch in ``epochs``, ``default_rng([seed, e]).permutation(rows)``, made lazily.
+
+    Built up front, ``--epochs 3000000`` of iris took gigabytes and minutes before the first epoch.
+    """
+
+    def __init__(self, seed: int, epochs: range, rows: int):
+        self.seed, self.epochs, self.rows = seed, epochs, rows
+
+    def __len__(self):
+        return len(self.epochs)
+
+    def __iter__(self):
+        for e in self.epochs:
+            yield np.random.default_rng([self.seed, e]).permutation(self.rows)
 
 
 def _pipeline_options():
@@ -414,12 +447,12 @@ class _Checkpoint:
         if not state_path.is_file():
             return 0, {}
         state = json.loads(state_path.read_text(encoding="utf-8"))
-        saved = {k: v for k, v in state["config"].items() if k != "epochs"}
-        wanted = {k: v for k, v in self.config.items() if k != "epochs"}
-        if json.dumps(saved, sort_keys=True, default=str) != json.dumps(wanted, sort_keys=True, default=str):
-            raise ValueError(
-                f"out: {self.dir.parent} holds an unfinished run with other settings ({saved}); "
-                f"use another --out, or delete {self.dir} to start anew"
+        changed = rundir.settings_changed(state["config"], self.config)
+        if changed:  # epochs too: a resume must never finish as a run of other settings than it says
+            raise rundir.SettingsChanged(
+                f"out: {self.dir.parent} holds an unfinished run with other settings ({'; '.join(changed)}); "
+                f"rerun with the checkpoint's values to resume it, pass --overwrite (overwrite=True) to start "
+                f"over, or use another --out"
             )
         model.optimizer.build(model.trainable_variables)
         variables = self._variables(model)
@@ -488,6 +521,8 @@ def evaluate(run_dir, *, data_path=None) -> dict:
 
     Raises:
         FileNotFoundError: ``run_dir`` is not a finished run (names the missing file).
+        ValueError: a damaged run directory: ``config.json`` unreadable or lacking a key, a file
+            that differs from the manifest ``run.json`` (names the file and what is wrong).
     """
     import keras
 
@@ -495,9 +530,10 @@ def evaluate(run_dir, *, data_path=None) -> dict:
     for required in ("model.keras", "config.json"):
         if not (run_dir / required).is_file():
             raise FileNotFoundError(f"run_dir: {run_dir / required} not found; is {str(run_dir)!r} a finished `zoo train` run?")
-    config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    config = rundir.read_config(run_dir)
+    rundir.verify(run_dir)  # a torn, interrupted or damaged run directory is refused, naming the file
     _, (x_test, y_test) = load_data(config["data"], data_path=data_path or config.get("data_path"), seed=config["seed"])
-    model = keras.models.load_model(run_dir / "model.keras")
+    model = rundir.load_model(run_dir / "model.keras")
     loss, acc = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
     return {"model": config["model"], "data": config["data"], "test_loss": float(loss), "test_accuracy": float(acc),
             "test_samples": int(len(y_test))}
