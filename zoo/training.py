@@ -498,7 +498,11 @@ class _Checkpoint:
             with _io.atomic_path(self.dir / state["weights"]) as tmp, open(tmp, "wb") as f:
                 np.savez(f, *arrays)
             previous = {p.name for p in self.dir.glob("epoch-*.npz")} - {state["weights"]}
-            _io.write_json(self.dir / "state.json", state)  # only now does the new pair count
+            try:
+                _io.write_json(self.dir / "state.json", state)  # only now does the new pair count
+            except BaseException:
+                (self.dir / state["weights"]).unlink(missing_ok=True)  # unpublished: the previous pair stays alone
+                raise
             for name in previous:
                 (self.dir / name).unlink(missing_ok=True)
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread by wait()
