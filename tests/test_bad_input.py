@@ -444,3 +444,126 @@ def test_word2vec_cli_bad_input(run_cli, tmp_path, args, message):
     assert err.count("\n") == 1 and "Traceback" not in err, err
     assert __import__("re").search(message, err), err
     assert not any(p.is_file() for p in (tmp_path / "out").rglob("*")), "output written"
+
+
+# ---------------------------------------------------------------- python -m zoo evaluate on a damaged run directory
+# (case, damage(run_dir), message regex). The run is trained once; each row damages a copy.
+def _truncate(name, keep=0.5):
+    def damage(run):
+        data = (run / name).read_bytes()
+        (run / name).write_bytes(data[: int(len(data) * keep)])
+    return damage
+
+
+def _json_file(name, value):
+    def damage(run):
+        (run / name).write_text(__import__("json").dumps(value))
+    return damage
+
+
+def _config_without(key):
+    def damage(run):
+        import json
+
+        config = json.loads((run / "config.json").read_text())
+        del config[key]
+        (run / "config.json").write_text(json.dumps(config))
+    return damage
+
+
+DAMAGED_RUN_CASES = [
+    ("truncated model.keras", _truncate("model.keras"), r"error: run_dir: .*model.keras is damaged: \d+ bytes, run.json says \d+ \(truncated\)"),
+    ("empty model.keras", _truncate("model.keras", 0), r"error: run_dir: .*model.keras is damaged: 0 bytes, run.json says \d+ \(empty\)"),
+    ("config.json without a key", _config_without("seed"), r"error: run_dir: .*config.json lacks the key\(s\) 'seed'"),
+    ("config.json not an object", _json_file("config.json", [1, 2]), r"error: run_dir: .*config.json must hold a JSON object, got a list"),
+    ("truncated config.json", _truncate("config.json"), r"error: run_dir: .*config.json is not valid JSON .*; is it truncated\?"),
+    ("no manifest", lambda run: (run / "run.json").unlink(), r"error: run_dir: .*run.json not found: it was written before run directories had manifests"),
+    ("damaged manifest", _truncate("run.json"), r"error: run_dir: .*run.json is damaged \(JSONDecodeError"),
+    ("listed file deleted", lambda run: (run / "history.json").unlink(), r"error: run_dir: .*history.json is missing \(listed in run.json\)"),
+    ("model from another run", lambda run: (run / "model.keras").write_bytes((run / "model.keras").read_bytes()[::-1]),
+     r"error: run_dir: .*model.keras is damaged: its content differs from what run.json records"),
+]
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("finished") / "run"
+    training.train("dense_classifier", out=out, epochs=1, verbose=0)
+    return out
+
+
+@pytest.mark.parametrize("case,damage,message", DAMAGED_RUN_CASES, ids=[c[0] for c in DAMAGED_RUN_CASES])
+def test_zoo_evaluate_damaged_run(run_cli, tmp_path, finished_run, case, damage, message):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(finished_run, run)
+    damage(run)
+    code, _, err = run_cli(zoo_main, "evaluate", run)
+    assert code == 2, err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert __import__("re").search(message, err), err
+
+
+# ---------------------------------------------------------------- python -m tuning search on damaged state files
+# (case, damage(project_dir), message regex). One finished search, copied and damaged per row; the
+# same command then names the file and changes nothing.
+def _trial_json(project):
+    return sorted(project.glob("trial_*/trial.json"))[0]
+
+
+def _empty(find):
+    return lambda project: find(project).write_text("")
+
+
+def _cut(find):
+    def damage(project):
+        path = find(project)
+        path.write_text(path.read_text()[:60])
+    return damage
+
+
+def _delete(find):
+    return lambda project: find(project).unlink()
+
+
+TUNING_STATE_CASES = [
+    ("truncated oracle.json", _cut(lambda p: p / "oracle.json"), r"oracle.json is not valid JSON, probably truncated \(Expecting"),
+    ("empty oracle.json", _empty(lambda p: p / "oracle.json"), r"oracle.json is empty \(a damaged tuning state file\)"),
+    ("deleted oracle.json", _delete(lambda p: p / "oracle.json"), r"oracle.json is missing \(the search's state: which trials ran\)"),
+    ("truncated trial.json", _cut(_trial_json), r"trial_\w+/trial.json is not valid JSON, probably truncated"),
+    ("empty trial.json", _empty(_trial_json), r"trial_\w+/trial.json is empty"),
+    ("deleted trial.json", _delete(_trial_json), r"trial_\w+/trial.json is missing \(oracle.json records trial \w+\)"),
+    ("truncated search_config.json", _cut(lambda p: p / "search_config.json"), r"search_config.json is not valid JSON"),
+    ("deleted search_config.json", _delete(lambda p: p / "search_config.json"), r"search_config.json is missing \(the settings a resumed search"),
+    ("empty tuner0.json", _empty(lambda p: p / "tuner0.json"), r"tuner0.json is empty"),
+    ("oracle.json not an object", lambda p: (p / "oracle.json").write_text("[]"), r"oracle.json must hold a JSON object, got a list"),
+]
+TUNING_STATE_ARGS = ["search", "dense_classifier", "--max-trials", "1", "--folds", "2", "--epochs", "1", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def finished_search(tmp_path_factory):
+    from zoo import _cli
+    from tuning.__main__ import main as tuning_main
+
+    tune = tmp_path_factory.mktemp("search") / "tune"
+    assert _cli.run_cli(tuning_main, [*TUNING_STATE_ARGS, "--dir", str(tune)]) == 0
+    return tune
+
+
+@pytest.mark.parametrize("case,damage,message", TUNING_STATE_CASES, ids=[c[0] for c in TUNING_STATE_CASES])
+def test_tuning_search_damaged_state(run_cli, tmp_path, finished_search, case, damage, message):
+    import shutil
+
+    from tuning.__main__ import main as tuning_main
+
+    tune = tmp_path / "tune"
+    shutil.copytree(finished_search, tune)
+    damage(tune / "dense_classifier")
+    before = {p: p.read_bytes() for p in tune.rglob("*") if p.is_file()}
+    code, _, err = run_cli(tuning_main, *TUNING_STATE_ARGS, "--dir", tune)
+    assert code == 2, err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert __import__("re").search(r"error: directory: .*" + message + r".*; start the search anew with --overwrite", err), err
+    assert {p: p.read_bytes() for p in tune.rglob("*") if p.is_file()} == before, "a refused resume changed the state"
