@@ -109,9 +109,30 @@ def test_resume_with_other_epochs_is_refused_naming_them_then_overwrite_starts_o
     assert _consistent(out)["epochs"] == 3
 
 
-def test_huge_epoch_count_reaches_the_first_epoch(tmp_path):
-    # Every epoch's shuffle order used to be built before the first epoch (3e6 x rows int64:
-    # gigabytes); now they are made one epoch at a time, so epoch 1 is checkpointed promptly.
+def test_huge_epoch_count_builds_shuffle_orders_as_needed(tmp_path, monkeypatch):
+    # Every epoch's shuffle order used to be built before the first epoch (3e6 epochs x rows
+    # int64: gigabytes and minutes); now each is made when the pipeline reaches its epoch.
+    # Counted, not timed: the orders drawn by the time epoch 1 is checkpointed.
+    class Stop(Exception):
+        pass
+
+    drawn, at_first_checkpoint = [], []
+    real_rng, real_replace = np.random.default_rng, os.replace
+    monkeypatch.setattr(np.random, "default_rng", lambda *a, **k: (drawn.append(a), real_rng(*a, **k))[1])
+
+    def replace(src, dst, *args, **kwargs):
+        real_replace(src, dst, *args, **kwargs)
+        if str(dst).endswith("state.json"):  # epoch 1 is checkpointed: stop the run here
+            at_first_checkpoint.append(len(drawn))
+            raise Stop
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(Stop):
+        training.train("dense_classifier", out=tmp_path / "run", epochs=300_000, batch_size=32, verbose=0)
+    assert at_first_checkpoint and at_first_checkpoint[0] < 100, at_first_checkpoint
+
+
+def test_huge_epoch_count_reaches_the_first_epoch_from_the_command_line(tmp_path):
     _run_until_epoch(tmp_path / "run", 3_000_000, 1)
 
 

@@ -1,7 +1,11 @@
 """Train and evaluate a registered model on its dataset, writing a run directory.
 
 A run directory holds ``model.keras``, ``history.csv``, ``history.json``,
-``metrics.json``, ``config.json`` and ``curves.png``, each written atomically.
+``metrics.json``, ``config.json`` and ``curves.png``, each written atomically,
+and ``run.json``, the manifest of their sizes and hashes, written last: the final
+files are staged and swapped in (:mod:`zoo.rundir`), so a directory is the old
+run, the new run, or marked incomplete, and ``evaluate`` refuses one that does
+not match its manifest. A finished run is replaced only with ``overwrite=True``.
 ``python -m zoo train`` and ``python -m zoo evaluate`` are thin wrappers.
 """
 

@@ -121,8 +121,9 @@ class Word2VecResult:
         return path
 
     def evaluate(self) -> dict:
-        """gensim's evaluators on these vectors (see :func:`zoo.word2vec.compare.evaluate`)."""
-        from .compare import evaluate
+        """gensim's evaluators on these vectors (see :func:`zoo.word2vec.compare.evaluate`); one that
+        cannot run (no pair or analogy in the vocabulary) gives ``"not applicable (...)"``."""
+        from .applicable import evaluate
 
         return evaluate(self.wv)
 
