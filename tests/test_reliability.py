@@ -372,7 +372,8 @@ def test_stale_lock_is_taken_over_saying_so(run_cli, tmp_path):
 @pytest.mark.slow
 def test_two_search_processes_on_one_directory(tmp_path):
     argv = [sys.executable, "-m", "tuning", *_search_argv(tmp_path)]
-    argv[argv.index("--max-trials") + 1] = "3"
+    argv[argv.index("--max-trials") + 1] = "20"  # long enough that the second starts while the first searches
+    argv[argv.index("--epochs") + 1] = "5"
     first = subprocess.Popen(argv, env=_env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lock = tmp_path / "tune" / ".dense_classifier.lock"
     deadline = time.monotonic() + 300
