@@ -83,6 +83,7 @@ DATA_CASES = [
     ("float labels", lambda: (X, Y + 0.5), r"y_train must be integer class labels, got non-integer values"),
     ("empty", lambda: (X[:0], Y[:0]), r"x_train must hold at least one sample, got an array of shape \(0, 4\)"),
     ("length mismatch", lambda: (X, Y[:-1]), r"x_train and y_train must have the same length, got 20 and 19"),
+    ("complex features", lambda: (X + 1j, Y), r"x_train must hold real numbers, got complex dtype complex"),
 ]
 
 
@@ -113,6 +114,11 @@ CLI_CASES = [
     (["train", "dense_classifier", "--out", "{out}", "--data", "imagenet"], r"error: name must be one of 'iris'"),
     (["train", "dense_classifier", "--out", "{readonly}/run"], r"error: out: cannot write to directory"),
     (["evaluate", "{tmp}/not_a_run"], r"error: run_dir: .*model.keras not found"),
+    (["train", "dense_classifier", "--out", "{out}", "--set", "dropout=" + "-" * 100_000 + "1"],
+     r"error: --set: dropout: the value \(100001 characters\) is nested too deeply to parse"),  # MemoryError in ast
+    (["train", "dense_classifier", "--out", "{out}", "--set", "dropout=" + "~" * 50_000 + "1"],
+     r"error: --set: dropout: the value \(50001 characters\) is nested too deeply to parse"),  # RecursionError in ast
+    (["train", "dense_classifier", "--out", "{out}", "--set", "dropout={[]}"], r"error: --set: dropout: '\{\[\]\}' is not a valid value"),
 ]
 
 
@@ -190,6 +196,7 @@ CV_CASES = [
     ("infinite feature", lambda: (np.where(np.arange(20)[:, None] == 3, np.inf, X), Y), {}, ValueError, r"x must be finite, got NaN or infinite values in 1 sample\(s\), first at row 3"),
     ("negative labels", lambda: (X, Y - 1), {}, ValueError, r"y labels must be >= 0, got \[-1"),
     ("non-integer labels", lambda: (X, Y + 0.5), {}, ValueError, r"y must be integer class labels, got non-integer values"),
+    ("complex features", lambda: (X * 1j, Y), {}, TypeError, r"x must hold real numbers, got complex dtype complex"),
 ]
 
 
@@ -231,6 +238,7 @@ TUNER_CASES = [
     ("empty arrays", {}, {"x": lambda: X[:0], "y": lambda: Y[:0]}, ValueError, r"x must hold at least one sample"),
     ("length mismatch", {}, {"y": lambda: Y[:-1]}, ValueError, r"x and y must have the same length, got 20 and 19"),
     ("string features", {}, {"x": lambda: X.astype(str)}, TypeError, r"x must hold numbers, got dtype <U"),
+    ("complex features", {}, {"x": lambda: X.astype(complex)}, TypeError, r"x must hold real numbers, got complex dtype"),
 ]
 
 
@@ -320,6 +328,9 @@ TUNING_CLI_CASES = [
     (["search", "dense_classifier", "--data", "{tmp}/keys.npz"], r"error: data: .*keys.npz lacks array\(s\) x_train, y_train, x_test, y_test"),
     (["search", "dense_classifier", "--dir", "{tmp}/a_file/tune"], r"error: directory: cannot write to directory '.*a_file/tune'"),
     (["cv", "dense_classifier", "--out", "{tmp}/a_file/out"], r"error: --out: cannot write to directory '.*a_file/out'"),
+    (["search", "dense_classifier", "--set", "dropout=" + "-" * 100_000 + "1"], r"error: --set: dropout: the value \(100001 characters\) is nested too deeply"),
+    (["cv", "dense_classifier", "--set", "dropout=" + "(" * 3000 + "1" + ")" * 3000], r"error: dropout must be a number, got '\(\(\("),
+    (["search", "dense_classifier", "--data", "{tmp}/complex.npz"], r"error: x_train must hold real numbers, got complex dtype complex"),
 ]
 
 
@@ -329,6 +340,7 @@ def _bad_files(tmp_path):
     data = (tmp_path / "good.npz").read_bytes()
     (tmp_path / "truncated.npz").write_bytes(data[: len(data) // 2])
     np.savez(tmp_path / "keys.npz", x=X)
+    np.savez(tmp_path / "complex.npz", x_train=X + 1j, y_train=Y, x_test=X, y_test=Y)
     (tmp_path / "a_file").write_text("not a folder")
 
 
@@ -416,6 +428,8 @@ WORD2VEC_CLI_CASES = [
     (["compare", "--corpus", "lee", "--probes", "police,xyzzy", "--out", "{out}"], r"error: probes: not in the vocabulary of corpus lee: 'xyzzy'"),
     (["compare", "--corpus", "lee", "--probes", "polise", "--out", "{out}"], r"error: probes: .* 'polise' \(close: police"),
     (["compare", "--corpus", "lee", "--sg", "3", "--out", "{out}"], r"error: sg must be 0 or 1, got 3"),
+    (["train", "--corpus", "lee", "--set", "chunk_words=" + "+" * 50_000 + "1", "--out", "{out}"],
+     r"error: --set: chunk_words: the value \(50001 characters\) is nested too deeply to parse"),
 ]
 
 
@@ -430,3 +444,126 @@ def test_word2vec_cli_bad_input(run_cli, tmp_path, args, message):
     assert err.count("\n") == 1 and "Traceback" not in err, err
     assert __import__("re").search(message, err), err
     assert not any(p.is_file() for p in (tmp_path / "out").rglob("*")), "output written"
+
+
+# ---------------------------------------------------------------- python -m zoo evaluate on a damaged run directory
+# (case, damage(run_dir), message regex). The run is trained once; each row damages a copy.
+def _truncate(name, keep=0.5):
+    def damage(run):
+        data = (run / name).read_bytes()
+        (run / name).write_bytes(data[: int(len(data) * keep)])
+    return damage
+
+
+def _json_file(name, value):
+    def damage(run):
+        (run / name).write_text(__import__("json").dumps(value))
+    return damage
+
+
+def _config_without(key):
+    def damage(run):
+        import json
+
+        config = json.loads((run / "config.json").read_text())
+        del config[key]
+        (run / "config.json").write_text(json.dumps(config))
+    return damage
+
+
+DAMAGED_RUN_CASES = [
+    ("truncated model.keras", _truncate("model.keras"), r"error: run_dir: .*model.keras is damaged: \d+ bytes, run.json says \d+ \(truncated\)"),
+    ("empty model.keras", _truncate("model.keras", 0), r"error: run_dir: .*model.keras is damaged: 0 bytes, run.json says \d+ \(empty\)"),
+    ("config.json without a key", _config_without("seed"), r"error: run_dir: .*config.json lacks the key\(s\) 'seed'"),
+    ("config.json not an object", _json_file("config.json", [1, 2]), r"error: run_dir: .*config.json must hold a JSON object, got a list"),
+    ("truncated config.json", _truncate("config.json"), r"error: run_dir: .*config.json is not valid JSON .*; is it truncated\?"),
+    ("no manifest", lambda run: (run / "run.json").unlink(), r"error: run_dir: .*run.json not found: it was written before run directories had manifests"),
+    ("damaged manifest", _truncate("run.json"), r"error: run_dir: .*run.json is damaged \(JSONDecodeError"),
+    ("listed file deleted", lambda run: (run / "history.json").unlink(), r"error: run_dir: .*history.json is missing \(listed in run.json\)"),
+    ("model from another run", lambda run: (run / "model.keras").write_bytes((run / "model.keras").read_bytes()[::-1]),
+     r"error: run_dir: .*model.keras is damaged: its content differs from what run.json records"),
+]
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("finished") / "run"
+    training.train("dense_classifier", out=out, epochs=1, verbose=0)
+    return out
+
+
+@pytest.mark.parametrize("case,damage,message", DAMAGED_RUN_CASES, ids=[c[0] for c in DAMAGED_RUN_CASES])
+def test_zoo_evaluate_damaged_run(run_cli, tmp_path, finished_run, case, damage, message):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(finished_run, run)
+    damage(run)
+    code, _, err = run_cli(zoo_main, "evaluate", run)
+    assert code == 2, err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert __import__("re").search(message, err), err
+
+
+# ---------------------------------------------------------------- python -m tuning search on damaged state files
+# (case, damage(project_dir), message regex). One finished search, copied and damaged per row; the
+# same command then names the file and changes nothing.
+def _trial_json(project):
+    return sorted(project.glob("trial_*/trial.json"))[0]
+
+
+def _empty(find):
+    return lambda project: find(project).write_text("")
+
+
+def _cut(find):
+    def damage(project):
+        path = find(project)
+        path.write_text(path.read_text()[:60])
+    return damage
+
+
+def _delete(find):
+    return lambda project: find(project).unlink()
+
+
+TUNING_STATE_CASES = [
+    ("truncated oracle.json", _cut(lambda p: p / "oracle.json"), r"oracle.json is not valid JSON, probably truncated \(Expecting"),
+    ("empty oracle.json", _empty(lambda p: p / "oracle.json"), r"oracle.json is empty \(a damaged tuning state file\)"),
+    ("deleted oracle.json", _delete(lambda p: p / "oracle.json"), r"oracle.json is missing \(the search's state: which trials ran\)"),
+    ("truncated trial.json", _cut(_trial_json), r"trial_\w+/trial.json is not valid JSON, probably truncated"),
+    ("empty trial.json", _empty(_trial_json), r"trial_\w+/trial.json is empty"),
+    ("deleted trial.json", _delete(_trial_json), r"trial_\w+/trial.json is missing \(oracle.json records trial \w+\)"),
+    ("truncated search_config.json", _cut(lambda p: p / "search_config.json"), r"search_config.json is not valid JSON"),
+    ("deleted search_config.json", _delete(lambda p: p / "search_config.json"), r"search_config.json is missing \(the settings a resumed search"),
+    ("empty tuner0.json", _empty(lambda p: p / "tuner0.json"), r"tuner0.json is empty"),
+    ("oracle.json not an object", lambda p: (p / "oracle.json").write_text("[]"), r"oracle.json must hold a JSON object, got a list"),
+]
+TUNING_STATE_ARGS = ["search", "dense_classifier", "--max-trials", "1", "--folds", "2", "--epochs", "1", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def finished_search(tmp_path_factory):
+    from zoo import cli
+    from tuning.__main__ import main as tuning_main
+
+    tune = tmp_path_factory.mktemp("search") / "tune"
+    assert cli.run_cli(tuning_main, [*TUNING_STATE_ARGS, "--dir", str(tune)]) == 0
+    return tune
+
+
+@pytest.mark.parametrize("case,damage,message", TUNING_STATE_CASES, ids=[c[0] for c in TUNING_STATE_CASES])
+def test_tuning_search_damaged_state(run_cli, tmp_path, finished_search, case, damage, message):
+    import shutil
+
+    from tuning.__main__ import main as tuning_main
+
+    tune = tmp_path / "tune"
+    shutil.copytree(finished_search, tune)
+    damage(tune / "dense_classifier")
+    before = {p: p.read_bytes() for p in tune.rglob("*") if p.is_file()}
+    code, _, err = run_cli(tuning_main, *TUNING_STATE_ARGS, "--dir", tune)
+    assert code == 2, err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert __import__("re").search(r"error: directory: .*" + message + r".*; start the search anew with --overwrite", err), err
+    assert {p: p.read_bytes() for p in tune.rglob("*") if p.is_file()} == before, "a refused resume changed the state"

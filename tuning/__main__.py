@@ -198,12 +198,12 @@ def _prepare(args):
 
 
 def search(args) -> int:
-    from zoo import checks, files
+    from zoo import checks
 
     from . import _oracle
     from .folds import holdout
-    from .search import CVRandomSearch
     from .hypermodels import ZooHyperModel
+    from .lock import search_lock
 
     checks.positive_int("max_trials", args.max_trials)  # before any data is loaded
     data, (x, y), (xt, yt), preprocess, overrides = _prepare(args)
@@ -211,6 +211,20 @@ def search(args) -> int:
     hm = ZooHyperModel(args.name, tune=tune, batch_size=args.batch_size, **overrides)
     cv = holdout(args.holdout, seed=args.seed) if args.holdout is not None else args.folds
     timeout = args.worker_timeout if args.worker_timeout is not None else _oracle.DEFAULT_WORKER_TIMEOUT
+    with contextlib.ExitStack() as held:
+        if _oracle.distributed_role() != "worker":  # workers share the directory by design
+            held.enter_context(search_lock(args.dir, args.project or args.name))
+        return _search(args, data, (x, y), (xt, yt), preprocess, hm, cv, timeout)
+
+
+def _search(args, data, xy, test_xy, preprocess, hm, cv, timeout) -> int:
+    """The search itself, while this process holds the directory's lock."""
+    from zoo import files
+
+    from . import _oracle
+    from .search import CVRandomSearch
+
+    (x, y), (xt, yt) = xy, test_xy
     tuner = CVRandomSearch(hm, objective=args.objective, max_trials=args.max_trials, cv=cv, seed=args.seed,
                            preprocess=preprocess, directory=args.dir, project_name=args.project or args.name,
                            overwrite=args.overwrite, tensorboard=args.tensorboard, worker_timeout=timeout)

@@ -118,7 +118,12 @@ def write_results(oracle, directory, *, plot: bool = False) -> dict:
         files.write_json(directory / BEST_JSON, {"trial_id": best["trial_id"], "score": best["score"],
                                                "std": best["std"], "hyperparameters": best["hyperparameters"]})
     if plot and rows:
-        plot_scores(rows, directory / SCORES_PNG, objective=objective, direction=direction)
+        try:  # a view of the results: the search's state and the tables above are what must not be lost
+            plot_scores(rows, directory / SCORES_PNG, objective=objective, direction=direction)
+        except Exception as exc:  # noqa: BLE001
+            import sys
+
+            print(f"warning: {SCORES_PNG} not written ({type(exc).__name__}: {exc})", file=sys.stderr)
     return doc
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from zoo import checks, files, registry
 
-from . import _compat, _oracle, cv as cv_lib, results as results_lib
+from . import _compat, _oracle, cv as cv_lib, results as results_lib, statefiles
 from .cv import DEFAULT_OBJECTIVE, CVResult, derive_seed
 from .folds import DEFAULT_FOLDS, DEFAULT_TRAIN, ArrayFolds, TFDSFolds, make_folds, make_splitter, transform_features
 from .hypermodels import ZooHyperModel
@@ -180,6 +180,8 @@ class CVRandomSearch(keras_tuner.RandomSearch):
             default_first=default_first,
             on_trial_end=lambda o: results_lib.write_results(o, self.project_dir),
         )
+        if not overwrite:  # a damaged state file is named before KerasTuner reloads it
+            statefiles.check(directory / (project_name or "untitled_project"), check_config=role != "worker")
         # RandomSearch.__init__ would build its own oracle; go to Tuner's with ours.
         keras_tuner.Tuner.__init__(self, oracle, hypermodel, directory=str(directory), project_name=project_name,
                                    overwrite=overwrite, **kwargs)

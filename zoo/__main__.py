@@ -30,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--set", action="append", metavar="NAME=VALUE", help="factory argument, e.g. --set dropout=0.3")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace a finished run in --out (kept until the new one is saved), or start over "
+                            "from an unfinished run with other settings")
     ev = sub.add_parser("evaluate", help="reload a run directory and report test metrics")
     ev.add_argument("run_dir")
     ev.add_argument("--data-path")
@@ -86,7 +89,8 @@ def main(argv=None) -> int:
         training.configure_threads(args.name)  # before anything runs: TensorFlow fixes its threads then
         metrics = training.train(
             args.name, out=args.out, data=args.data, data_path=args.data_path, epochs=args.epochs,
-            batch_size=args.batch_size, seed=args.seed, verbose=0 if args.quiet else "auto", **overrides,
+            batch_size=args.batch_size, seed=args.seed, verbose=0 if args.quiet else "auto", overwrite=args.overwrite,
+            **overrides,
         )
         print(json.dumps(metrics, indent=2))
     elif args.command == "evaluate":

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import files
+from . import files, rundir
 
 #: Inside the run directory while training is unfinished.
 CHECKPOINT_DIR = "checkpoint"
@@ -37,12 +37,12 @@ class Checkpoint:
         if not state_path.is_file():
             return 0, {}
         state = json.loads(state_path.read_text(encoding="utf-8"))
-        saved = {k: v for k, v in state["config"].items() if k != "epochs"}
-        wanted = {k: v for k, v in self.config.items() if k != "epochs"}
-        if json.dumps(saved, sort_keys=True, default=str) != json.dumps(wanted, sort_keys=True, default=str):
-            raise ValueError(
-                f"out: {self.dir.parent} holds an unfinished run with other settings ({saved}); "
-                f"use another --out, or delete {self.dir} to start anew"
+        changed = rundir.settings_changed(state["config"], self.config)
+        if changed:  # epochs too: a resume must never finish as a run of other settings than it says
+            raise rundir.SettingsChanged(
+                f"out: {self.dir.parent} holds an unfinished run with other settings ({'; '.join(changed)}); "
+                f"rerun with the checkpoint's values to resume it, pass --overwrite (overwrite=True) to start "
+                f"over, or use another --out"
             )
         model.optimizer.build(model.trainable_variables)
         variables = self._variables(model)
@@ -88,7 +88,11 @@ class Checkpoint:
             with files.atomic_path(self.dir / state["weights"]) as tmp, open(tmp, "wb") as f:
                 np.savez(f, *arrays)
             previous = {p.name for p in self.dir.glob("epoch-*.npz")} - {state["weights"]}
-            files.write_json(self.dir / "state.json", state)  # only now does the new pair count
+            try:
+                files.write_json(self.dir / "state.json", state)  # only now does the new pair count
+            except BaseException:
+                (self.dir / state["weights"]).unlink(missing_ok=True)  # unpublished: the previous pair stays alone
+                raise
             for name in previous:
                 (self.dir / name).unlink(missing_ok=True)
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread by wait()

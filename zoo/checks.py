@@ -124,6 +124,9 @@ def xy(x, y, *, num_classes: int | None = None, feature_shape: tuple | None = No
         raise ValueError(f"{x_name} must hold at least one sample, got an array of shape {x.shape}")
     if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
         raise TypeError(f"{x_name} must hold numbers, got dtype {x.dtype}")
+    if np.iscomplexobj(x):  # a cast to float32 would drop the imaginary part with only a NumPy warning
+        raise TypeError(f"{x_name} must hold real numbers, got complex dtype {x.dtype}; pass x.real, np.abs(x), "
+                        "or the real and imaginary parts as separate features")
     if feature_shape is not None and tuple(x.shape[1:]) != tuple(feature_shape):
         raise ValueError(f"{x_name} must have shape (n, {', '.join(map(str, feature_shape))}) for this model, got {x.shape}")
     if y.ndim == 2 and y.shape[1] > 1 and np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all():

@@ -15,12 +15,15 @@ import re
 import sys
 import tempfile
 
+from .files import WriteFailed
+
 # TensorFlow's C++ log threshold: 2 hides INFO and WARNING lines. setdefault, so
 # that a user's own value (0 shows everything) wins.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # The errors a user can cause; a CLI prints them on one line and exits 2.
-USER_ERRORS = (ValueError, TypeError, FileNotFoundError, NotADirectoryError, PermissionError, FloatingPointError)
+USER_ERRORS = (ValueError, TypeError, FileNotFoundError, NotADirectoryError, PermissionError, FloatingPointError,
+               WriteFailed)
 
 # TensorFlow 2.19+ writes a few lines while it loads, before its logging reads
 # TF_CPP_MIN_LOG_LEVEL (absl's "before absl::InitializeLog()" notice, oneDNN's
@@ -49,6 +52,12 @@ def parse_overrides(items: list[str] | None) -> dict:
             out[key] = ast.literal_eval(raw)
         except (ValueError, SyntaxError):
             out[key] = raw  # a bare word such as relu or he_normal
+        except (RecursionError, MemoryError):  # thousands of nested brackets or unary minus signs
+            raise ValueError(f"--set: {key}: the value ({len(raw)} characters) is nested too deeply to parse; "
+                             "give a number, a string or a short tuple/list") from None
+        except TypeError as exc:  # e.g. a set of lists: {[]}
+            raise ValueError(f"--set: {key}: {raw[:40]!r} is not a valid value ({exc}); give a number, a string "
+                             "or a tuple/list") from None
     return out
 
 

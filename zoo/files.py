@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import io
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -32,6 +34,32 @@ def ensure_writable_dir(path: str | os.PathLike, *, argument: str = "out") -> Pa
     return path
 
 
+#: Write errors that are the disk's, not the program's: named with the file and the disk.
+WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
+
+
+class WriteFailed(OSError):
+    """A file could not be written because of its disk (full, over quota, read-only); the message names both."""
+
+    def __str__(self):
+        return self.strerror
+
+
+def describe_write_error(exc: OSError, path) -> str:
+    """``"no space left on device while writing PATH (disk of DIR: N MB free); ..."``."""
+    path = Path(path)
+    where = path.parent
+    try:
+        usage = shutil.disk_usage(where)
+        disk = f"the disk holding {where}: {usage.free / 1e6:.1f} MB free of {usage.total / 1e6:.1f} MB"
+    except OSError:
+        disk = f"the disk holding {where}"
+    what = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded",
+            errno.EROFS: "read-only file system", errno.EFBIG: "file too large"}.get(exc.errno, exc.strerror)
+    return (f"{what} while writing {path} ({disk}); the previous version of the file, if any, is unchanged: "
+            "free some space or write elsewhere, then run the command again")
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike):
     """Yield a temporary path beside ``path``; on success move it onto ``path``.
@@ -49,6 +77,10 @@ def atomic_path(path: str | os.PathLike):
     try:
         yield Path(tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        if exc.errno not in WRITE_ERRNOS:
+            raise
+        raise WriteFailed(exc.errno, describe_write_error(exc, path)) from exc
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

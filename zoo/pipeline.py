@@ -36,7 +36,12 @@ class Batches:
         import tensorflow as tf
 
         size = self.batch_size
-        indices = tf.data.Dataset.from_tensor_slices(orders).flat_map(
+        if isinstance(orders, EpochOrders):  # made as the pipeline reaches each epoch, never all at once
+            orders = tf.data.Dataset.from_generator(
+                orders.__iter__, output_signature=tf.TensorSpec(shape=(orders.rows,), dtype=tf.int64))
+        else:
+            orders = tf.data.Dataset.from_tensor_slices(orders)
+        indices = orders.flat_map(
             lambda order: tf.data.Dataset.from_tensor_slices(order).batch(size))
         return self._gathered(indices)
 
@@ -71,3 +76,20 @@ def pipeline_options():
     options = tf.data.Options()
     options.autotune.enabled = False
     return options
+
+
+class EpochOrders:
+    """The shuffle order of each epoch in ``epochs``, ``default_rng([seed, e]).permutation(rows)``, made lazily.
+
+    Built up front, ``--epochs 3000000`` of iris would take gigabytes and minutes before the first epoch.
+    """
+
+    def __init__(self, seed: int, epochs: range, rows: int):
+        self.seed, self.epochs, self.rows = seed, epochs, rows
+
+    def __len__(self):
+        return len(self.epochs)
+
+    def __iter__(self):
+        for e in self.epochs:
+            yield np.random.default_rng([self.seed, e]).permutation(self.rows)

@@ -1,23 +1,26 @@
 """Train and evaluate a registered model on its dataset, writing a run directory.
 
 A run directory holds ``model.keras``, ``history.csv``, ``history.json``,
-``metrics.json``, ``config.json`` and ``curves.png``, each written atomically.
+``metrics.json``, ``config.json`` and ``curves.png``, each written atomically,
+and ``run.json``, the manifest of their sizes and hashes, written last: the final
+files are staged and swapped in (:mod:`zoo.rundir`), so a directory is the old
+run, the new run, or marked incomplete, and ``evaluate`` refuses one that does
+not match its manifest. A finished run is replaced only with ``overwrite=True``.
 ``python -m zoo train`` and ``python -m zoo evaluate`` are thin wrappers.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from . import checks, files, _keras_compat, datasets, platform, registry
+from . import checks, files, _keras_compat, datasets, platform, registry, rundir
 from .checkpoint import CHECKPOINT_DIR, Checkpoint
-from .pipeline import Batches
+from .pipeline import Batches, EpochOrders
 from .platform import configure_threads  # noqa: F401  (`python -m zoo train` calls it from here)
 from . import layers, optimizers  # noqa: F401  registers the custom layer and optimizer that evaluate() may load
 
@@ -35,7 +38,7 @@ def validation_split(x, y, *, fraction: float = VALIDATION_FRACTION, seed: int =
 
 
 def train(name: str, *, out, data: str | None = None, epochs: int | None = None, batch_size: int | None = None,
-          seed: int = 0, data_path=None, verbose: int | str = "auto", **overrides) -> dict:
+          seed: int = 0, data_path=None, verbose: int | str = "auto", overwrite: bool = False, **overrides) -> dict:
     """Train registry model ``name`` on its default (or ``data``) dataset; resumable.
 
     Each epoch sees a shuffle order and dropout seeds that depend only on
@@ -58,6 +61,8 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
         seed: seeds the split, weights, dropout and shuffling.
         data_path: passed to the loader as ``path``.
         verbose: Keras progress-bar verbosity.
+        overwrite: replace a finished run in ``out`` (kept until the new run's final save), or
+            start over from an unfinished run with other settings; without it both are refused.
         **overrides: factory arguments (``dropout=0.3``...).
 
     Returns:
@@ -78,6 +83,7 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
     if data is None:
         raise ValueError(f"{name} has no default dataset; pass data=... (one of {', '.join(datasets.DATASETS)} or an .npz file)")
     out = files.ensure_writable_dir(out, argument="out")
+    rundir.check_reuse(out, overwrite=overwrite, resuming=(out / CHECKPOINT_DIR / "state.json").is_file())
 
     (x_train, y_train), (x_test, y_test) = datasets.load_data(data, data_path=data_path, seed=seed)
     x_train, y_train = checks.xy(x_train, y_train, x_name="x_train", y_name="y_train")
@@ -94,7 +100,13 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
     config = {"model": name, "data": str(data), "data_path": None if data_path is None else str(data_path),
               "epochs": epochs, "batch_size": batch_size, "seed": seed, "overrides": overrides}
     checkpoint = Checkpoint(out / CHECKPOINT_DIR, config)
-    start_epoch, hist = checkpoint.restore(model)
+    try:
+        start_epoch, hist = checkpoint.restore(model)
+    except rundir.SettingsChanged:
+        if not overwrite:
+            raise
+        checkpoint.clear()  # --overwrite: start over; the finished run (if any) stays until the final save
+        start_epoch, hist = 0, {}
     if start_epoch and verbose:
         print(f"Resuming {name} from {checkpoint.dir} after epoch {start_epoch}/{epochs}")
 
@@ -113,13 +125,15 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
         "learning_rate": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
         "intra_op_threads": platform.intra_op_threads(),
     }
-    files.save_model(model, out / "model.keras")
-    files.write_json(out / "config.json", config)
-    files.write_json(out / "history.json", hist)
-    files.write_csv(out / "history.csv", [{"epoch": i + 1, **{k: v[i] for k, v in hist.items()}}
-                                         for i in range(len(hist["loss"]))])
-    plot_history(hist, out / "curves.png", title=f"{name} on {data}")
-    files.write_json(out / "metrics.json", metrics)
+    final = rundir.FinalSave(out)  # staged, then swapped in: out is the old run, the new one, or marked incomplete
+    final.write("model.keras", lambda p: files.save_model(model, p))
+    final.write("config.json", lambda p: files.write_json(p, config))
+    final.write("history.json", lambda p: files.write_json(p, hist))
+    final.write("history.csv", lambda p: files.write_csv(p, [{"epoch": i + 1, **{k: v[i] for k, v in hist.items()}}
+                                                           for i in range(len(hist["loss"]))]))
+    rundir.optional(final, "curves.png", lambda p: plot_history(hist, p, title=f"{name} on {data}"))
+    final.write("metrics.json", lambda p: files.write_json(p, metrics))
+    final.commit()
     checkpoint.clear()
     return metrics
 
@@ -134,7 +148,7 @@ def _fit_epochs(model, train_xy, val_xy, checkpoint, hist, *, name, seed, batch_
     ``(seed, e)`` (:func:`_reseed`), whatever epoch the run started from.
     """
     (x_tr, y_tr), (x_val, y_val) = train_xy, val_xy
-    orders = np.stack([np.random.default_rng([seed, e]).permutation(len(x_tr)) for e in range(start_epoch, epochs)])
+    orders = EpochOrders(seed, range(start_epoch, epochs), len(x_tr))  # built one epoch at a time, as needed
     batches = Batches(x_tr, y_tr, batch_size)
     validation = Batches(x_val, y_val, max(batch_size, VALIDATION_BATCH_SIZE)).dataset().cache()
     guard = _EpochCheckpoint(checkpoint, hist, seed, last_epoch=epochs - 1)
@@ -230,6 +244,8 @@ def evaluate(run_dir, *, data_path=None) -> dict:
 
     Raises:
         FileNotFoundError: ``run_dir`` is not a finished run (names the missing file).
+        ValueError: a damaged run directory: ``config.json`` unreadable or lacking a key, a file
+            that differs from the manifest ``run.json`` (names the file and what is wrong).
     """
     import keras
 
@@ -237,9 +253,10 @@ def evaluate(run_dir, *, data_path=None) -> dict:
     for required in ("model.keras", "config.json"):
         if not (run_dir / required).is_file():
             raise FileNotFoundError(f"run_dir: {run_dir / required} not found; is {str(run_dir)!r} a finished `zoo train` run?")
-    config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    config = rundir.read_config(run_dir)
+    rundir.verify(run_dir)  # a torn, interrupted or damaged run directory is refused, naming the file
     _, (x_test, y_test) = datasets.load_data(config["data"], data_path=data_path or config.get("data_path"), seed=config["seed"])
-    model = keras.models.load_model(run_dir / "model.keras")
+    model = rundir.load_model(run_dir / "model.keras")
     loss, acc = model.evaluate(x_test, y_test, batch_size=registry.eval_batch_size(config["batch_size"]), verbose=0)
     return {"model": config["model"], "data": config["data"], "test_loss": float(loss), "test_accuracy": float(acc),
             "test_samples": int(len(y_test))}

@@ -7,8 +7,9 @@ Examples:
 Every gensim setting is a flag with gensim's name (``--vector-size``, ``--window``,
 ``--negative``, ``--sample``, ``--min-count``...); a flag left out takes gensim's
 default. Engine settings go through ``--set NAME=VALUE``. Errors print one line
-and exit with status 2; nothing is written before the settings, the corpus and the
-probe words have been checked.
+and exit with status 2; nothing is written before the settings and the corpus have
+been checked, and once training has run its results are written before anything
+optional (the benchmark evaluations, the probe words' neighbours) can fail.
 """
 
 from __future__ import annotations
@@ -82,16 +83,25 @@ def main(argv=None) -> int:
         cli.import_tensorflow()
         result = train(corpus, progress=not args.quiet, **settings)
         name = getattr(corpus, "name", args.corpus)
-        probes = compare_mod.check_probes(args.probes, set(result.vocab.words), name) if args.probes else \
-            [p for p in compare_mod.default_probes(name, result.vocab.words) if p in result.vocab.index][:5]
-        metrics = {**result.summary(), **result.evaluate(), "corpus": name}
+        # What training produced is written first: nothing optional after it can lose it.
+        metrics = {**result.summary(), "corpus": name}
         result.save_word2vec_format(out / "vectors.txt")
         result.save_word2vec_format(out / "vectors.bin", binary=True)
         result.save_projector(out)
         _io.save_model(result.model, out / "model.keras")
         _io.write_json(out / "settings.json", result.settings)
         _io.write_json(out / "metrics.json", metrics)
+        from .applicable import evaluate as evaluate_if_applicable
+
+        metrics.update(evaluate_if_applicable(result.wv))  # "not applicable (...)" where no benchmark word is known
+        _io.write_json(out / "metrics.json", metrics)
         print(json.dumps({k: v for k, v in metrics.items() if k != "analogy_sections"}, indent=2))
+        try:  # after the results are saved: a probe word the corpus lacks must not lose them
+            probes = compare_mod.check_probes(args.probes, set(result.vocab.words), name) if args.probes else \
+                [p for p in compare_mod.default_probes(name, result.vocab.words) if p in result.vocab.index][:5]
+        except ValueError as exc:
+            print(f"warning: {exc}; no neighbours printed", file=sys.stderr)
+            probes = []
         for word in probes:
             print(f"{word}: " + ", ".join(f"{w} ({s:.2f})" for w, s in result.wv.most_similar(word, topn=8)))
         print(f"wrote {out}: vectors.txt, vectors.bin, vectors.tsv, metadata.tsv, projector_config.pbtxt, "

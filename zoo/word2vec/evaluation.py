@@ -26,12 +26,17 @@ def evaluate(wv, *, analogies: bool = True) -> dict:
     if not analogies:
         return pairs
     accuracy, sections = wv.evaluate_word_analogies(datapath("questions-words.txt"))
+    return {**pairs, "analogy_accuracy": float(accuracy), "analogy_sections": section_counts(sections)}
+
+
+def section_counts(sections) -> dict:
+    """gensim's per-section analogy results as ``{section: {correct, questions, accuracy}}``."""
     per_section = {}
     for section in sections:
         correct, incorrect = len(section["correct"]), len(section["incorrect"])
         per_section[section["section"]] = {"correct": correct, "questions": correct + incorrect,
                                            "accuracy": correct / max(correct + incorrect, 1)}
-    return {**pairs, "analogy_accuracy": float(accuracy), "analogy_sections": per_section}
+    return per_section
 
 
 def neighbour_overlap(a, b, probes, topn: int = TOPN) -> float:

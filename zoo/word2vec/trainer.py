@@ -121,8 +121,11 @@ class Word2VecResult:
         return path
 
     def evaluate(self) -> dict:
-        """gensim's evaluators on these vectors (see :func:`zoo.word2vec.evaluation.evaluate`)."""
-        return evaluation.evaluate(self.wv)
+        """gensim's evaluators on these vectors (see :func:`zoo.word2vec.evaluation.evaluate`); one that
+        cannot run (no pair or analogy in the vocabulary) gives ``"not applicable (...)"``."""
+        from .applicable import evaluate
+
+        return evaluate(self.wv)
 
     def summary(self) -> dict:
         return {
