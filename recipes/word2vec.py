@@ -151,7 +151,7 @@ def _speed_sentence(speeds: dict) -> str:
     """'skip-gram trained N words/s, CBOW M: CBOW was X times faster' from measured speeds."""
     if len(speeds) < 2:
         (mode, speed), = speeds.items()
-        return f"{LABEL[mode]} trained {speed:,.0f} words/second."
+        return f"{LABEL[mode]} trained {speed:,.0f} words/second"
     fast, slow = sorted(speeds, key=speeds.get, reverse=True)
     return (f"{LABEL[fast]} trained {speeds[fast]:,.0f} words/second and {LABEL[slow]} {speeds[slow]:,.0f}: "
             f"{LABEL[fast]} was {speeds[fast] / speeds[slow]:.1f} times as fast")
