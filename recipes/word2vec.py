@@ -333,8 +333,9 @@ def run(out_dir, quick=True):
         everyone, chosen_from = family, chosen_from + " in its family section (the notes' own kind)"
     family_n = first.get("family", ([], 0))[1]
     family_text = (f"The notes' own kind of question (the family section: man/woman, uncle/aunt ...) has {family_n} "
-                   f"question(s) with all words in this vocabulary; {LABEL[modes[0]]} (ours) answered "
-                   f"{len(first.get('family', ([], 0))[0])} right.")
+                   "question(s) with all words in this vocabulary; answered right: "
+                   + ", ".join(f"{LABEL[sg]} {len(sections[sg]['ours'].get('family', ([], 0))[0])} (ours), "
+                               f"{len(sections[sg]['gensim'].get('family', ([], 0))[0])} (gensim)" for sg in modes) + ".")
     if everyone:
         a, b, c, d = max(sorted(everyone), key=margin)
         rows = [[f"{b} - {a} + {c}", d, f"{LABEL[sg]}, ours (by hand)",
@@ -382,7 +383,9 @@ def run(out_dir, quick=True):
     # The figure: countries and their adjectives on two principal components; the
     # arrows country -> adjective are nearly parallel where the offset is shared.
     shown = [(f"{LABEL[sg]}, ours", ours[sg].wv) for sg in modes] + [(f"{LABEL[sg]}, gensim", gensim[sg]) for sg in modes]
-    fig, axes = plt.subplots(1, len(shown), figsize=(5.2 * len(shown), 5), squeeze=False, layout="constrained")
+    rows_ = 2 if len(shown) == 4 else 1
+    fig, axes = plt.subplots(rows_, len(shown) // rows_, figsize=(5.4 * len(shown) // rows_, 5 * rows_ + 0.3),
+                             squeeze=False, layout="constrained")
     drawn = [w for p in pairs[:8] for w in p]
     for ax, (title, kv) in zip(axes.flat, shown):
         vectors = np.array([kv[w] / np.linalg.norm(kv[w]) for w in drawn])  # cosine geometry, as the checks
@@ -410,7 +413,7 @@ def run(out_dir, quick=True):
     # -----------------------------------------------------------------------
     if missing is not None:
         lee_right = {sg: len(sections[sg]["gensim"]["Total accuracy"][0]) for sg in modes}
-        r.note(f"This run used {corpus_text}: the Reuters files were not found ({missing}). Lee has {total_words:,} words "
+        r.note(f"This run used {corpus_text}: the Reuters files were not found ({str(missing).rstrip('.')}). Lee has {total_words:,} words "
                f"(Reuters 1.6 million): {total_questions} of the 19,544 analogy questions and {wordsim_coverage:.0f}% of "
                f"WordSim-353's pairs have all their words in its vocabulary of {vocab:,}, and gensim itself answers "
                + ", ".join(f"{lee_right[sg]} ({LABEL[sg]})" for sg in modes)
