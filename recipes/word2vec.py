@@ -116,7 +116,7 @@ def analogy_sections(wv) -> dict:
     from threadpoolctl import threadpool_limits
 
     # Each question is one (vocabulary x 100) product, too small to share between BLAS
-    # threads; with them, on a busy machine, waiting dominated (Reuters: 6 s against 100 s).
+    # threads; on a busy machine the threads' waiting for each other costs more than the work.
     with threadpool_limits(1, user_api="blas"):
         _, sections = wv.evaluate_word_analogies(datapath("questions-words.txt"))
     return {s["section"]: ([tuple(w.lower() for w in q) for q in s["correct"]], len(s["correct"]) + len(s["incorrect"]))
@@ -383,8 +383,8 @@ def run(out_dir, quick=True):
     # The figure: countries and their adjectives on two principal components; the
     # arrows country -> adjective are nearly parallel where the offset is shared.
     shown = [(f"{LABEL[sg]}, ours", ours[sg].wv) for sg in modes] + [(f"{LABEL[sg]}, gensim", gensim[sg]) for sg in modes]
-    rows_ = 2 if len(shown) == 4 else 1
-    fig, axes = plt.subplots(rows_, len(shown) // rows_, figsize=(5.4 * len(shown) // rows_, 5 * rows_ + 0.3),
+    grid_rows = 2 if len(shown) == 4 else 1
+    fig, axes = plt.subplots(grid_rows, len(shown) // grid_rows, figsize=(5.4 * len(shown) // grid_rows, 5 * grid_rows + 0.3),
                              squeeze=False, layout="constrained")
     drawn = [w for p in pairs[:8] for w in p]
     for ax, (title, kv) in zip(axes.flat, shown):
