@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo import files as _io
+from zoo import files
 
 
 @dataclass
@@ -43,8 +44,9 @@ class Table:
     rows: list[list]
 
     def markdown(self) -> str:
-        head = "| " + " | ".join(self.columns) + " |\n|" + "---|" * len(self.columns) + "\n"
-        return head + "".join("| " + " | ".join(_fmt(v) for v in row) + " |\n" for row in self.rows)
+        """The table in Markdown; each value formatted by :func:`_fmt` and escaped by :func:`md_text`."""
+        head = "| " + " | ".join(md_text(c) for c in self.columns) + " |\n|" + "---|" * len(self.columns) + "\n"
+        return head + "".join("| " + " | ".join(md_text(_fmt(v)) for v in row) + " |\n" for row in self.rows)
 
 
 @dataclass
@@ -105,7 +107,7 @@ class Recipe:
     # ---- outputs ------------------------------------------------------------
     def figure(self, fig, filename: str) -> Path:
         """Save a matplotlib figure (PNG) atomically into ``out_dir`` and list it in the report."""
-        path = _io.save_figure(fig, self.out_dir / filename, dpi=100)
+        path = files.save_figure(fig, self.out_dir / filename, dpi=100)
         self._result.figures.append(filename)
         return path
 
@@ -130,10 +132,25 @@ def _fmt(value) -> str:
             return repr(v)
         return f"{v:.6g}" if 1e-4 <= abs(v) < 1e6 else f"{v:.4e}"
     if isinstance(value, np.ndarray) and value.size <= 16:
-        return np.array2string(value, precision=6, separator=", ")
+        # One line, also for 2-D arrays: a value sits in one table cell and one console line.
+        return " ".join(np.array2string(value, precision=6, separator=", ").split())
     if isinstance(value, (list, tuple)) and len(value) <= 16 and all(isinstance(v, (int, float, np.number)) for v in value):
         return "[" + ", ".join(_fmt(v) for v in value) + "]"
     return str(value)
+
+
+# Markdown's inline syntax characters; a backslash makes each a literal character
+# (CommonMark and Python-Markdown with its tables extension, which adds "|").
+_MD_SPECIAL = re.compile(r"([\\`*_|])")
+
+
+def md_text(value) -> str:
+    """``value`` as literal text on one Markdown line, e.g. in a table cell: ``|``, ``*``, ``_``,
+    backticks and backslashes escaped, ``<`` written ``&lt;`` (so it never opens an HTML tag), and
+    every newline with the spaces around it folded into one space (a NumPy array's rows)."""
+    text = re.sub(r"\s*\n\s*", " ", str(value).strip())
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return text.replace("<", "&lt;")
 
 
 def print_result(result: Result, file=sys.stdout) -> None:

@@ -1,9 +1,14 @@
 """Every recipe's checks pass in quick mode, and the report renders."""
 
+import re
+
+import numpy as np
 import pytest
 
 import recipes
 from recipes.__main__ import main
+from recipes._recipe import Check, Recipe, Result, md_text
+from recipes.report import write_report
 
 
 @pytest.mark.parametrize("name", recipes.available())
@@ -21,3 +26,90 @@ def test_recipe_checks_pass_in_quick_mode(name, tmp_path):
 def test_unknown_recipe_lists_close_matches(run_cli):
     code, _, err = run_cli(main, "run", "backprp")
     assert code == 2 and "unknown recipe 'backprp'" in err
+
+
+
+def _cells(row: str) -> int:
+    """Cells of a Markdown table row: its unescaped pipes, less one."""
+    return len(re.findall(r"(?<!\\)\|", row)) - 1
+
+
+def table_shapes(markdown_text: str) -> list[tuple[int, list[int]]]:
+    """``(header cells, [cells of each row])`` for every table of ``markdown_text``."""
+    tables, lines = [], markdown_text.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("|") and i + 1 < len(lines) and re.fullmatch(r"\|(-+\|)+", lines[i + 1]):
+            rows, k = [], i + 2
+            while k < len(lines) and lines[k].startswith("|"):
+                rows.append(_cells(lines[k]))
+                k += 1
+            tables.append((_cells(line), rows))
+    return tables
+
+
+def assert_report_renders(out):
+    text = (out / "index.md").read_text()
+    shapes = table_shapes(text)
+    assert shapes, "the report has tables"
+    for header, rows in shapes:
+        assert rows and all(n == header for n in rows), (header, rows)
+    page = (out / "index.html").read_text()
+    assert "```" not in page and "<table>" in page
+    assert page.count("<table>") == len(shapes)  # each Markdown table became an HTML table
+    return text, page
+
+
+def synthetic_result(tmp_path) -> Result:
+    r = Recipe("synthetic", tmp_path / "synthetic", title="Pipes | and *stars*", source="a_b_c source")
+    r.check_close("max |difference| of a 2-D array", np.zeros((3, 3)), np.zeros((3, 3)))
+    r.check("a value over lines", False, expected="[[1, 2],\n [3, 4]]", measured="x | y\n z")
+    r.table("A | table", ["a|b", "c"], [[np.eye(2), "one\ntwo | three"], [1.5, "`code` <b>"]])
+    r.note("A note with a fenced block:\n\n```\nTraceback | here\n```")
+    return r.result()
+
+
+def test_report_md_text_escapes_pipes_and_folds_lines():
+    assert md_text("max |d|\n  [3, 4]") == r"max \|d\| [3, 4]"
+    assert md_text("<b>a_b*c`") == r"&lt;b>a\_b\*c\`"
+
+
+def test_report_tables_keep_their_columns(tmp_path):
+    result = synthetic_result(tmp_path)
+    write_report(tmp_path, [result], 1.0, quick=True)
+    text, page = assert_report_renders(tmp_path)
+    assert "max \\|difference\\|" in text and "[[1, 2], [3, 4]]" in text
+    assert "max |difference| of a 2-D array" in page and "<strong>FAIL</strong>" in page
+    assert "<pre><code>Traceback | here" in page  # the note's fence became a code block
+    assert "&lt;b&gt;" in page and "<b>" not in page  # a cell's text never becomes markup
+
+
+def test_report_of_real_recipes_renders(tmp_path):
+    results = [recipes.load(name).run(tmp_path / name, quick=True) for name in ("gradient_check", "backprop")]
+    results.append(Result("broken", "A broken recipe", "", True, checks=[Check("recipe ran", "no error", "E: x|y", False)],
+                          notes=["The recipe raised an error:\n\n```\nTraceback\n```"]))
+    write_report(tmp_path, results, 2.0, quick=True)
+    text, page = assert_report_renders(tmp_path)
+    assert all(f'id="{r.name}"' in page for r in results)
+
+
+def test_word2vec_without_reuters_says_so_and_passes_on_lee(tmp_path, monkeypatch):
+    """Without the Reuters files the recipe runs on Lee, names it, skips the Reuters-only checks and passes the rest."""
+    monkeypatch.delenv("ZOO_DATA_DIR", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))  # an empty Keras cache; conftest sets ZOO_OFFLINE
+    result = recipes.load("word2vec").run(tmp_path / "out", quick=True)
+    failed = [f"{c.name}: measured {c.measured}, expected {c.expected}" for c in result.checks if not c.passed]
+    assert not failed, failed
+    text = " ".join(result.notes)
+    assert "Lee corpus" in text and "Reuters files were not found" in text and "newswires" not in text
+    names = " ".join(c.name for c in result.checks)
+    assert "not degenerate" in names and "WordSim" not in names and "analogies right" not in names
+    degenerate = next(t for t in result.tables if t.title.startswith("Degenerate"))
+    five_epochs = next(row for row in degenerate.rows if "5 epochs" in row[0])
+    assert five_epochs[1] > 0.9  # the check's bar fails gensim's default epochs on Lee: the check can fail
+
+
+def test_word2vec_speed_sentence_follows_the_numbers():
+    from recipes.word2vec import _speed_sentence
+
+    assert _speed_sentence({1: 100.0, 0: 300.0}).startswith("CBOW trained 300 words/second and skip-gram 100")
+    assert "skip-gram was 2.0 times as fast" in _speed_sentence({1: 200.0, 0: 100.0})

@@ -1,0 +1,71 @@
+"""The report of ``python -m recipes all``: ``index.md``, ``index.html`` and ``results.json``.
+
+``index.md`` is written first; ``index.html`` is that same Markdown rendered by the
+``markdown`` package (tables and fenced code), so the two always say the same thing.
+Every value placed in a table cell goes through :func:`recipes._recipe.md_text`, which
+escapes ``|`` and folds newlines, so each row keeps the header's number of cells.
+
+Example:
+    >>> from recipes.report import write_report                 # doctest: +SKIP
+    >>> write_report(Path("report"), results, 812.0, quick=False)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from recipes._recipe import Result, md_text
+from zoo import files
+
+#: The page around the rendered Markdown: readable widths, bordered tables, failures in red.
+_STYLE = ("body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em;line-height:1.4}"
+          "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left;"
+          "vertical-align:top}th{background:#f4f4f4}td strong{color:#b00}img{max-width:100%}"
+          "pre{background:#f4f4f4;padding:.5em;overflow:auto}code{background:#f4f4f4}")
+
+
+def report_markdown(results: list[Result], seconds: float, *, quick: bool) -> str:
+    """The whole report as Markdown: a summary table, then each recipe's notes, checks, tables and figures."""
+    mode = "quick" if quick else "full"
+    n_checks = sum(len(r.checks) for r in results)
+    n_passed = sum(c.passed for r in results for c in r.checks)
+    md = ["# Textbook recipes report\n",
+          f"{len(results)} recipes, {n_passed}/{n_checks} checks passed, {mode} mode, {seconds:.0f} s.\n",
+          "| # | recipe | checks | time (s) |", "|---|---|---|---|"]
+    for i, r in enumerate(results, start=1):
+        ok = sum(c.passed for c in r.checks)
+        md.append(f"| {i} | [{md_text(r.title)}](#{r.name}) | {ok}/{len(r.checks)} "
+                  f"{'pass' if r.passed else '**FAIL**'} | {r.seconds:.1f} |")
+    for r in results:
+        md += ["", f'<a id="{r.name}"></a>', "", f"## {md_text(r.title)}", "",
+               f"*{md_text(r.source)}* — `python -m recipes run {r.name}`", ""]
+        md += [n + "\n" for n in r.notes]  # notes are Markdown already (a traceback comes fenced)
+        if r.checks:
+            md += ["| check | expected | measured | |", "|---|---|---|---|"]
+            md += [f"| {md_text(c.name)} | {md_text(c.expected)} | {md_text(c.measured)} | "
+                   f"{'ok' if c.passed else '**FAIL**'} |" for c in r.checks]
+        for t in r.tables:
+            md += ["", f"**{md_text(t.title)}**", "", t.markdown()]
+        md += [f"![{f}]({r.name}/{f})\n" for f in r.figures]
+    return "\n".join(md) + "\n"
+
+
+def render_html(markdown_text: str, *, title: str = "Textbook recipes report") -> str:
+    """``markdown_text`` as a standalone HTML page (the ``markdown`` package, tables and fenced code)."""
+    import html
+
+    import markdown
+
+    body = markdown.markdown(markdown_text, extensions=["tables", "fenced_code"], output_format="html")
+    return (f"<!doctype html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{_STYLE}</style></head>\n<body>\n{body}\n</body></html>\n")
+
+
+def write_report(out: Path, results: list[Result], seconds: float, *, quick: bool) -> None:
+    """Write ``out/index.md``, ``out/index.html`` and ``out/results.json`` (each atomically)."""
+    out = Path(out)
+    text = report_markdown(results, seconds, quick=quick)
+    files.write_text(out / "index.md", text)
+    files.write_text(out / "index.html", render_html(text))
+    files.write_json(out / "results.json", {"mode": "quick" if quick else "full", "seconds": round(seconds, 1),
+                                          "recipes": [r.to_dict() for r in results]})
