@@ -320,7 +320,7 @@ def run(out_dir, quick=True):
     # -----------------------------------------------------------------------
     # Figures: the learning curve, the capacity sweep, the shifted digits.
     # -----------------------------------------------------------------------
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.4))
+    fig, axes = plt.subplots(1, 3, figsize=(16, 5.6))
     ax = axes[0]
     ax.semilogx(sizes, [lc_mean[n][0] for n in sizes], "o--", label="train")
     ax.semilogx(sizes, [lc_mean[n][2] for n in sizes], "s-", label="test")
@@ -336,7 +336,7 @@ def run(out_dir, quick=True):
     ax.axvline(chosen, color="0.5", ls="--", lw=1, label=f"chosen on validation: w = {chosen}")
     ax.set_xticks(widths, [str(w) for w in widths])
     ax.set(xlabel="hidden units w (one layer, log scale)", ylabel="accuracy", title="model size on 300 digits")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)   # below: the curves fill the panel
     ax = axes[2]
     for noise, style in zip(label_settings, ("-", ":")):
         ax.semilogx(widths, [capm[(noise, w)][5] for w in widths], "s" + style, color="C1", label=f"test ({noise:.0%} wrong labels)")
