@@ -45,7 +45,7 @@ SIZES_QUICK, SIZES_FULL = (50, 200, 800), (50, 100, 200, 400, 800, 1437)
 # labels are NOISE-corrupted (each picked label replaced by a different, random class;
 # validation labels come from the same noisy source, test labels stay clean).
 SMALL, NOISE, VALIDATION = 300, 0.25, 300
-WIDTHS_QUICK, WIDTHS_FULL = (4, 16, 64, 512), (4, 8, 16, 32, 64, 512)
+WIDTHS_QUICK, WIDTHS_FULL = (4, 16, 512), (4, 8, 16, 32, 64, 512)
 # Deeper against wider: about 19,400 parameters each (parameter counts within 2 %).
 SHAPES = {"wide: 1 x 256": (256,), "deep: 3 x 81": (81, 81, 81), "deeper: 6 x 55": (55,) * 6}
 SMALL_MODEL = (16,)                                 # about 1,200 parameters, 16 x fewer
