@@ -177,7 +177,7 @@ def run(out_dir, quick=True):
             ["training images", "train accuracy", "test accuracy", "gap (train - test)", "train loss", "test loss"],
             [[n, m[0], m[2], m[0] - m[2], m[1], m[3]] for n, m in lc_mean.items()])
     first, last = lc_mean[sizes[0]], lc_mean[sizes[-1]]
-    r.check_at_least(f"the wide network memorises every training set: lowest training accuracy over n", 
+    r.check_at_least("the wide network memorises every training set: lowest training accuracy over n",
                      min(m[0] for m in lc_mean.values()), 0.99)
     gaps = [m[0] - m[2] for m in lc_mean.values()]
     r.check("more data, smaller gap: train - test accuracy never grows with n, and shrinks >= 3 x from the "

@@ -100,8 +100,6 @@ def run(out_dir, quick=True):
     # -----------------------------------------------------------------------
     weights = {name: [np.asarray(initializer(name, seed=10 * i + 1)(shape=(WIDTH, WIDTH)), dtype=np.float64)
                       for i in range(LAYERS)] for name in INITS}
-    measured_std = {name: float(np.std(np.concatenate([w.ravel() for w in ws]))) for name, ws in weights.items()}
-    n = WIDTH
     # Where fan-in and fan-out differ the formulas part: Keras's GlorotNormal
     # follows Glorot & Bengio, std sqrt(2 / (fan_in + fan_out)); the notes' short
     # form 1/sqrt(n) (n = the previous layer's nodes) is that only when the two

@@ -247,8 +247,6 @@ def evaluate(run_dir, *, data_path=None) -> dict:
         ValueError: a damaged run directory: ``config.json`` unreadable or lacking a key, a file
             that differs from the manifest ``run.json`` (names the file and what is wrong).
     """
-    import keras
-
     run_dir = Path(run_dir)
     for required in ("model.keras", "config.json"):
         if not (run_dir / required).is_file():

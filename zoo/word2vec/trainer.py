@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import files, datasets, registry
-from . import engine, evaluation, pipeline, vocab as vocab_mod
+from . import engine, pipeline, vocab as vocab_mod
 from .settings import check_settings
 
 #: "training words/second", for this implementation and for gensim alike: raw corpus
