@@ -13,7 +13,8 @@ import pytest
 
 import zoo
 from zoo import datasets, training
-from zoo.__main__ import main as zoo_main
+from zoo import __main__ as zoo_command
+zoo_main = zoo_command.main
 
 # ---------------------------------------------------------------- factories
 # (model, overrides, error type, message regex)

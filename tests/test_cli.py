@@ -6,7 +6,9 @@ import sys
 
 import pytest
 
-from zoo.__main__ import main
+from zoo import __main__ as zoo_command
+
+main = zoo_command.main
 
 
 def test_list_prints_a_table(run_cli):

@@ -19,7 +19,8 @@ import pytest
 import zoo
 from tuning.__main__ import main as tuning_main
 from zoo import registry
-from zoo.__main__ import main as zoo_main
+from zoo import __main__ as zoo_command
+zoo_main = zoo_command.main
 
 
 def _trained_classifiers() -> list[str]:

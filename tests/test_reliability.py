@@ -22,7 +22,8 @@ import numpy as np
 import pytest
 
 from zoo import training
-from zoo.__main__ import main as zoo_main
+from zoo import __main__ as zoo_command
+zoo_main = zoo_command.main
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["dense_classifier", "--batch-size", "32", "--quiet"]
@@ -170,7 +171,8 @@ DRIVER = textwrap.dedent("""
     for name in ("_write_one", "_move_one", "_remove_one"):
         setattr(rundir, name, counted(getattr(rundir, name)))
     checkpoint.Checkpoint.clear = counted(checkpoint.Checkpoint.clear)
-    from zoo.__main__ import main
+    from zoo import __main__ as zoo_command
+    main = zoo_command.main
     sys.exit(main(sys.argv[1:]))
 """)
 FINAL_SAVE_STEPS = 16  # 6 files + manifest staged, old manifest removed, 6 + 1 moves, checkpoint cleared

@@ -229,7 +229,8 @@ def test_keras_models_score_with_the_two_tables():
 
 
 def test_zoo_train_points_to_the_word2vec_command(run_cli, tmp_path):
-    from zoo.__main__ import main as zoo_main
+    from zoo import __main__ as zoo_command
+    zoo_main = zoo_command.main
 
     code, _, err = run_cli(zoo_main, "train", "word2vec_cbow", "--out", tmp_path / "run")
     assert code == 2 and err.count("\n") == 1

@@ -187,7 +187,7 @@ class TFDSFolds:
 
     Example:
         >>> folds = TFDSFolds("mnist", folds=5)          # doctest: +SKIP
-        >>> folds.splits[1]
+        >>> folds.splits[1]                                 # doctest: +SKIP
         ('train[:20%]+train[40%:]', 'train[20%:40%]')
     """
 
