@@ -43,10 +43,12 @@ class Table:
     columns: list[str]
     rows: list[list]
 
-    def markdown(self) -> str:
-        """The table in Markdown; each value formatted by :func:`_fmt` and escaped by :func:`md_text`."""
-        head = "| " + " | ".join(md_text(c) for c in self.columns) + " |\n|" + "---|" * len(self.columns) + "\n"
-        return head + "".join("| " + " | ".join(md_text(_fmt(v)) for v in row) + " |\n" for row in self.rows)
+    def markdown(self, *, escape: bool = True) -> str:
+        """The table in Markdown; each value formatted by :func:`_fmt` and escaped by :func:`md_text`
+        (``escape=False``: cells as plain text on one line, for a terminal)."""
+        cell = md_text if escape else (lambda v: " ".join(str(v).split()))
+        head = "| " + " | ".join(cell(c) for c in self.columns) + " |\n|" + "---|" * len(self.columns) + "\n"
+        return head + "".join("| " + " | ".join(cell(_fmt(v)) for v in row) + " |\n" for row in self.rows)
 
 
 @dataclass
@@ -159,7 +161,7 @@ def print_result(result: Result, file=sys.stdout) -> None:
     for c in result.checks:
         print(f"  {'ok ' if c.passed else 'BAD'} {c.name}: measured {c.measured}, expected {c.expected}", file=file)
     for t in result.tables:
-        print(f"\n  {t.title}\n" + "\n".join("  " + line for line in t.markdown().splitlines()), file=file)
+        print(f"\n  {t.title}\n" + "\n".join("  " + line for line in t.markdown(escape=False).splitlines()), file=file)
     for f in result.figures:
         print(f"  figure: {f}", file=file)
 

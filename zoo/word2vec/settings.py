@@ -44,8 +44,8 @@ GENSIM_DEFAULTS = {
 ENGINE_DEFAULTS = {
     "chunk_words": None,      # centre words trained per step (one set of stale reads, one update); None = per mode below
     "block_size": None,       # centre words per block; a block shares its noise words; None = per mode below
-    "shared_negatives": None, # noise words drawn per block (None = 4 * negative, each weighted negative / shared);
-                              # 2 * negative was as fast but its top-10 neighbours matched gensim's less (81% vs 92%)
+    "shared_negatives": None, # noise words drawn per block (None = 4 * negative, each weighted negative / shared;
+                              # fewer match gensim's neighbours less, bench/README.md)
     "max_row_step": None,     # a word's summed update in one step is capped at lr * occurrences = this (skip-gram's 0.2:
                               # 8 at alpha 0.025); left out = per mode below; None given explicitly = no cap
     "parts": None,            # a step's centre words are split into this many parts; None = per mode below
@@ -61,9 +61,8 @@ ENGINE_DEFAULTS = {
 #: ``parts``: skip-gram computes its two parts concurrently (one per core); CBOW's whole step is
 #: one XLA function whose work XLA's threads share, which measured faster with one part.
 #: ``steps_per_call``: CBOW's steps are short (a few ms), so it runs more of them per call.
-#: CBOW's steps of 8,192 centre words (1.2x faster than 4,096) keep the bars with a looser ``max_row_step``:
-#: 0.3 measured WordSim-353 -0.008..-0.011, analogy -0.46..-0.55 points, neighbour overlap 82-84% (3 runs);
-#: 0.4 overlap 81-83%; 0.2 analogy -1.1 points; 0.1 failed the bars. (4,096 and 0.2: overlap 85-88%.)
+#: CBOW's larger steps need a looser ``max_row_step`` to keep the quality bars (the values tried and
+#: what each gave are in bench/README.md).
 MODE_DEFAULTS = {
     1: {"chunk_words": 2048, "block_size": 16, "parts": 2, "steps_per_call": 16, "max_row_step": 0.2},   # skip-gram
     0: {"chunk_words": 8192, "block_size": 64, "parts": 1, "steps_per_call": 32, "max_row_step": 0.3},   # CBOW
