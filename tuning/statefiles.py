@@ -10,8 +10,9 @@ what is wrong with it and what to do.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from zoo import files
 
 CONFIG_JSON = "search_config.json"
 #: Keys KerasTuner needs in each file when it reloads it.
@@ -25,22 +26,8 @@ def _fix(project: Path) -> str:
 
 
 def _read(path: Path, project: Path, required=()) -> dict:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ValueError(f"directory: {path} is damaged (not UTF-8 text); {_fix(project)}") from None
-    if not text.strip():
-        raise ValueError(f"directory: {path} is empty (a damaged tuning state file); {_fix(project)}")
-    try:
-        state = json.loads(text)
-    except ValueError as exc:
-        raise ValueError(f"directory: {path} is not valid JSON, probably truncated ({exc}); {_fix(project)}") from None
-    if not isinstance(state, dict):
-        raise ValueError(f"directory: {path} must hold a JSON object, got a {type(state).__name__}; {_fix(project)}")
-    missing = [k for k in required if k not in state]
-    if missing:
-        raise ValueError(f"directory: {path} lacks the key(s) {', '.join(map(repr, missing))}; {_fix(project)}")
-    return state
+    return files.read_json_object(path, argument="directory", required=required, what="tuning state file",
+                                  advice=_fix(project))
 
 
 def check(project_dir, *, check_config: bool = True) -> None:

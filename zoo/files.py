@@ -139,3 +139,31 @@ def _json_default(obj):
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
+def read_json_object(path: str | os.PathLike, *, argument: str, required=(), what: str = "file",
+                     advice: str = "") -> dict:
+    """The JSON object in ``path``, holding the keys ``required``.
+
+    Every way such a file is damaged (not UTF-8, empty, cut short, not an object,
+    a key missing) raises one ``ValueError`` that names ``argument``, the file and
+    what is wrong, followed by ``advice`` (what to do).
+    """
+    path = Path(path)
+    then = f"; {advice}" if advice else ""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{argument}: {path} is damaged (not UTF-8 text){then}") from None
+    if not text.strip():
+        raise ValueError(f"{argument}: {path} is empty (a damaged {what}){then}")
+    try:
+        obj = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"{argument}: {path} is not valid JSON, probably truncated ({exc}){then}") from None
+    if not isinstance(obj, dict):
+        raise ValueError(f"{argument}: {path} must hold a JSON object, got a {type(obj).__name__}{then}")
+    missing = [k for k in required if k not in obj]
+    if missing:
+        raise ValueError(f"{argument}: {path} lacks the key(s) {', '.join(map(repr, missing))}{then}")
+    return obj

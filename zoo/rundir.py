@@ -211,14 +211,5 @@ def read_config(run_dir, required=("model", "data", "seed")) -> dict:
     Raises:
         ValueError: not JSON, not an object, or a key missing (named).
     """
-    path = Path(run_dir) / "config.json"
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise ValueError(f"run_dir: {path} is not valid JSON ({exc}); is it truncated?") from None
-    if not isinstance(config, dict):
-        raise ValueError(f"run_dir: {path} must hold a JSON object, got a {type(config).__name__}")
-    missing = [k for k in required if k not in config]
-    if missing:
-        raise ValueError(f"run_dir: {path} lacks the key(s) {', '.join(map(repr, missing))}")
-    return config
+    return files.read_json_object(Path(run_dir) / "config.json", argument="run_dir", required=required,
+                                  what="run file", advice="train again with --overwrite")
