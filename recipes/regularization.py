@@ -288,8 +288,8 @@ def run(out_dir, quick=True):
     # -----------------------------------------------------------------------
     n_reuters, reuters_epochs = REUTERS_SUBSET, REUTERS_EPOCHS
     reuters = None
-    try:
-        reuters = zoo.datasets.load("reuters", download=False)
+    try:  # the loader's order: ZOO_DATA_DIR, the Keras cache, then the download (not with ZOO_OFFLINE=1)
+        reuters = zoo.datasets.load("reuters")
     except (zoo.datasets.DatasetNotFoundError, zoo.datasets.ChecksumError) as exc:
         r.note(f"SKIPPED: the notes' Reuters dropout experiment did not run, because the Reuters files were not found "
                f"({exc}). Set ZOO_DATA_DIR to a folder holding reuters.npz to run it; the digits sections above "
