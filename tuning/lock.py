@@ -49,9 +49,9 @@ def search_lock(directory, project: str):
     Raises:
         ValueError: another live process holds it (names its pid, host and start time, and the lock file).
     """
-    from zoo import _io
+    from zoo import files
 
-    path = lock_path(_io.ensure_writable_dir(directory, argument="directory"), project)
+    path = lock_path(files.ensure_writable_dir(directory, argument="directory"), project)
     me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
           "project": str(Path(directory) / project)}
     for _ in range(3):

@@ -70,7 +70,7 @@ def _settings(args) -> dict:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    from .. import files as _io
+    from .. import files
     from . import compare as compare_mod
     from .settings import check_settings
     from .trainer import resolve_corpus, train
@@ -79,7 +79,7 @@ def main(argv=None) -> int:
     check_settings(settings)  # before TensorFlow starts: a bad setting answers at once
     if args.command == "train":
         corpus = resolve_corpus(args.corpus, data_path=args.data_path)
-        out = _io.ensure_writable_dir(args.out, argument="out")
+        out = files.ensure_writable_dir(args.out, argument="out")
         cli.import_tensorflow()
         result = train(corpus, progress=not args.quiet, **settings)
         name = getattr(corpus, "name", args.corpus)
@@ -88,13 +88,13 @@ def main(argv=None) -> int:
         result.save_word2vec_format(out / "vectors.txt")
         result.save_word2vec_format(out / "vectors.bin", binary=True)
         result.save_projector(out)
-        _io.save_model(result.model, out / "model.keras")
-        _io.write_json(out / "settings.json", result.settings)
-        _io.write_json(out / "metrics.json", metrics)
+        files.save_model(result.model, out / "model.keras")
+        files.write_json(out / "settings.json", result.settings)
+        files.write_json(out / "metrics.json", metrics)
         from .applicable import evaluate as evaluate_if_applicable
 
         metrics.update(evaluate_if_applicable(result.wv))  # "not applicable (...)" where no benchmark word is known
-        _io.write_json(out / "metrics.json", metrics)
+        files.write_json(out / "metrics.json", metrics)
         print(json.dumps({k: v for k, v in metrics.items() if k != "analogy_sections"}, indent=2))
         try:  # after the results are saved: a probe word the corpus lacks must not lose them
             probes = compare_mod.check_probes(args.probes, set(result.vocab.words), name) if args.probes else \
@@ -108,15 +108,15 @@ def main(argv=None) -> int:
               "model.keras, settings.json, metrics.json")
     else:
         if args.out:
-            _io.ensure_writable_dir(args.out, argument="out")
+            files.ensure_writable_dir(args.out, argument="out")
         cli.import_tensorflow()
         report = compare_mod.compare(args.corpus, probes=args.probes, progress=not args.quiet,
                                      data_path=args.data_path, **settings)
         default = f"runs/word2vec_compare_{Path(report['corpus']).stem}_sg{report['settings']['sg']}"
-        out = _io.ensure_writable_dir(args.out or default, argument="out")
+        out = files.ensure_writable_dir(args.out or default, argument="out")
         table = compare_mod.format_table(report)
-        _io.write_json(out / "compare.json", report)
-        _io.write_text(out / "compare.md", table)
+        files.write_json(out / "compare.json", report)
+        files.write_text(out / "compare.md", table)
         print(table)
         print(f"wrote {out / 'compare.json'} and {out / 'compare.md'}")
     return 0
