@@ -360,7 +360,7 @@ def test_reuters_analogies_within_15_points_of_gensim(reuters_report):
 
 @pytest.mark.slow
 def test_reuters_neighbours_overlap_at_least_80_percent_of_gensim_vs_gensim(reuters_report):
-    assert reuters_report["overlap"]["fraction"] >= 0.8, reuters_report["overlap"]
+    assert reuters_report["overlap"]["fraction"] >= 0.8 - 1e-12, reuters_report["overlap"]  # 0.64 / 0.8 == 0.7999...
     assert all(bar["passed"] for bar in reuters_report["bars"])
 
 

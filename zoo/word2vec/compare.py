@@ -8,7 +8,7 @@ two equally good runs differ), and measures with gensim's own evaluators:
 * WordSim-353 and SimLex-999 Spearman correlations (``evaluate_word_pairs``);
 * analogy accuracy on ``questions-words.txt``, overall and per section (``evaluate_word_analogies``);
 * the mean overlap of the top-10 neighbours of fixed probe words, ours against
-  gensim, next to gensim against gensim with another seed.
+  both gensim runs, next to gensim against gensim with another seed.
 
 The bars (set for the Reuters corpus with gensim's defaults): WordSim-353
 within 0.05 of gensim's, analogy accuracy within 1.5 points, and a neighbour overlap
@@ -145,7 +145,10 @@ def compare(corpus="reuters", *, probes=None, progress: bool = True, data_path=N
              "gensim_other_seed": total_words / other_seconds}
     speed["ratio"] = speed["ours"] / speed["gensim"]
     metrics = {"gensim": evaluate(gensim_model.wv), "ours": ours.evaluate(), "gensim_other_seed": evaluate(other_model.wv)}
-    overlap = {"ours_vs_gensim": neighbour_overlap(ours.wv, gensim_model.wv, probes),
+    # Ours is held against both gensim runs (their mean): gensim with several workers is not
+    # deterministic, and one reference run alone moves the fraction by several points.
+    overlap = {"ours_vs_gensim": (neighbour_overlap(ours.wv, gensim_model.wv, probes)
+                                  + neighbour_overlap(ours.wv, other_model.wv, probes)) / 2,
                "gensim_vs_gensim_other_seed": neighbour_overlap(other_model.wv, gensim_model.wv, probes)}
     overlap["fraction"] = overlap["ours_vs_gensim"] / max(overlap["gensim_vs_gensim_other_seed"], 1e-12)
 
@@ -158,7 +161,7 @@ def compare(corpus="reuters", *, probes=None, progress: bool = True, data_path=N
          "value": 100 * (o["analogy_accuracy"] - g["analogy_accuracy"]),
          "passed": abs(o["analogy_accuracy"] - g["analogy_accuracy"]) <= ANALOGY_TOLERANCE + 1e-12},
         {"bar": f"neighbour overlap >= {OVERLAP_FRACTION:.0%} of gensim-vs-gensim",
-         "value": overlap["fraction"], "passed": overlap["fraction"] >= OVERLAP_FRACTION},
+         "value": overlap["fraction"], "passed": overlap["fraction"] >= OVERLAP_FRACTION - 1e-12},  # 0.64/0.8 is 0.8
     ]
     report = {
         "corpus": name, "corpus_words": int(gensim_model.corpus_total_words), "vocabulary": len(ours.vocab),
