@@ -70,9 +70,9 @@ def plain(case: str, seed: int) -> dict:
 
 
 def ours(case: str, seed: int) -> dict:
-    from zoo import training
+    from zoo import platform, training
 
-    training.configure_threads(case)  # as `python -m zoo train` does, before anything runs
+    platform.configure_threads(case)  # as `python -m zoo train` does, before anything runs
     with tempfile.TemporaryDirectory() as out:
         m = training.train(case, out=out, seed=seed, verbose=0)
     return {"train_seconds": m["train_seconds"], "test_accuracy": m["test_accuracy"], "params": m["params"],

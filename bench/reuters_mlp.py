@@ -57,9 +57,9 @@ def plain(seed: int) -> dict:
 
 def ours(seed: int, batch_size: int | None = None) -> dict:
     """``python -m zoo train reuters_mlp --seed SEED [--batch-size N]`` (in-process: the same code path)."""
-    from zoo import training
+    from zoo import platform, training
 
-    training.configure_threads("reuters_mlp")  # as `python -m zoo train` does (none registered: TF's default)
+    platform.configure_threads("reuters_mlp")  # as `python -m zoo train` does (none registered: TF's default)
     with tempfile.TemporaryDirectory() as out:
         m = training.train("reuters_mlp", out=out, seed=seed, batch_size=batch_size, verbose=0)
     return {"train_seconds": m["train_seconds"], "test_accuracy": m["test_accuracy"], "params": m["params"],

@@ -84,12 +84,12 @@ def test_missing_data_offline_from_a_real_process(tmp_path):
 
 def test_train_gives_small_models_one_intra_op_thread(tmp_path):
     # `python -m zoo train` sets the registered thread count before TensorFlow starts
-    # (training.configure_threads); a model with none registered keeps TensorFlow's default.
-    from zoo import training
+    # (platform.configure_threads); a model with none registered keeps TensorFlow's default.
+    from zoo import platform
 
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TF_CPP_MIN_LOG_LEVEL": "3"}
     proc = subprocess.run([sys.executable, "-m", "zoo", "train", "small_cnn", "--epochs", "1", "--quiet",
                            "--out", str(tmp_path / "run")], capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["intra_op_threads"] == 1
-    assert training.configure_threads("reuters_mlp") is None
+    assert platform.configure_threads("reuters_mlp") is None

@@ -26,18 +26,7 @@ import numpy as np
 import zoo
 from zoo import checks, registry
 
-# The fold sources, importable from here as before the split into modules.
-from .folds import (  # noqa: F401
-    DEFAULT_FOLDS,
-    DEFAULT_TRAIN,
-    FITTED_PREPROCESSING,
-    ArrayFolds,
-    TFDSFolds,
-    check_splits,
-    holdout,
-    make_folds,
-    make_splitter,
-)
+from .folds import DEFAULT_FOLDS, DEFAULT_TRAIN, ArrayFolds, TFDSFolds, make_folds
 
 DEFAULT_OBJECTIVE = "val_accuracy"
 

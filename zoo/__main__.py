@@ -60,16 +60,6 @@ def check_train_args(args) -> dict:
     return overrides
 
 
-def check_run_dir(run_dir) -> None:
-    """Raise unless ``run_dir`` holds a finished run (what ``training.evaluate`` reads), before TensorFlow starts."""
-    from pathlib import Path
-
-    run_dir = Path(run_dir)
-    for required in ("model.keras", "config.json"):
-        if not (run_dir / required).is_file():
-            raise FileNotFoundError(f"run_dir: {run_dir / required} not found; is {str(run_dir)!r} a finished `zoo train` run?")
-
-
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     import zoo
@@ -84,9 +74,9 @@ def main(argv=None) -> int:
     elif args.command == "train":
         overrides = check_train_args(args)
         cli.import_tensorflow()
-        from zoo import training
+        from zoo import platform, training
 
-        training.configure_threads(args.name)  # before anything runs: TensorFlow fixes its threads then
+        platform.configure_threads(args.name)  # before anything runs: TensorFlow fixes its threads then
         metrics = training.train(
             args.name, out=args.out, data=args.data, data_path=args.data_path, epochs=args.epochs,
             batch_size=args.batch_size, seed=args.seed, verbose=0 if args.quiet else "auto", overwrite=args.overwrite,
@@ -94,7 +84,9 @@ def main(argv=None) -> int:
         )
         print(json.dumps(metrics, indent=2))
     elif args.command == "evaluate":
-        check_run_dir(args.run_dir)
+        from zoo import rundir
+
+        rundir.check_finished(args.run_dir)  # before TensorFlow starts
         cli.import_tensorflow()
         from zoo import training
 

@@ -205,6 +205,19 @@ def verify(run_dir) -> dict:
     return manifest
 
 
+def check_finished(run_dir) -> Path:
+    """``run_dir`` as a Path, if it holds the files a finished ``zoo train`` run has; no TensorFlow needed.
+
+    Raises:
+        FileNotFoundError: ``model.keras`` or ``config.json`` missing (named).
+    """
+    run_dir = Path(run_dir)
+    for required in ("model.keras", "config.json"):
+        if not (run_dir / required).is_file():
+            raise FileNotFoundError(f"run_dir: {run_dir / required} not found; is {str(run_dir)!r} a finished `zoo train` run?")
+    return run_dir
+
+
 def read_config(run_dir, required=("model", "data", "seed")) -> dict:
     """``run_dir/config.json`` as a dict holding ``required``.
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -21,7 +20,6 @@ import numpy as np
 from . import checks, files, _keras_compat, datasets, platform, registry, rundir
 from .checkpoint import CHECKPOINT_DIR, Checkpoint
 from .pipeline import Batches, EpochOrders
-from .platform import configure_threads  # noqa: F401  (`python -m zoo train` calls it from here)
 from . import layers, optimizers  # noqa: F401  registers the custom layer and optimizer that evaluate() may load
 
 VALIDATION_FRACTION = 0.1  # held out from the training split, stratified and shuffled
@@ -247,10 +245,7 @@ def evaluate(run_dir, *, data_path=None) -> dict:
         ValueError: a damaged run directory: ``config.json`` unreadable or lacking a key, a file
             that differs from the manifest ``run.json`` (names the file and what is wrong).
     """
-    run_dir = Path(run_dir)
-    for required in ("model.keras", "config.json"):
-        if not (run_dir / required).is_file():
-            raise FileNotFoundError(f"run_dir: {run_dir / required} not found; is {str(run_dir)!r} a finished `zoo train` run?")
+    run_dir = rundir.check_finished(run_dir)
     config = rundir.read_config(run_dir)
     rundir.verify(run_dir)  # a torn, interrupted or damaged run directory is refused, naming the file
     _, (x_test, y_test) = datasets.load_data(config["data"], data_path=data_path or config.get("data_path"), seed=config["seed"])
