@@ -21,10 +21,11 @@ _LAZY = {
     "TFDSFolds": ".folds", "holdout": ".folds", "make_splitter": ".folds",
     "BestModel": ".search", "CVRandomSearch": ".search",
     "ZooHyperModel": ".hypermodels", "classifiers": ".hypermodels", "hypermodel": ".hypermodels",
+    "NestedCVResult": ".nested", "nested_cv": ".nested",
 }
 
-__all__ = ["BestModel", "CVRandomSearch", "CVResult", "TFDSFolds", "ZooHyperModel", "classifiers",
-           "cross_validate", "holdout", "hypermodel", "make_splitter"]
+__all__ = ["BestModel", "CVRandomSearch", "CVResult", "NestedCVResult", "TFDSFolds", "ZooHyperModel", "classifiers",
+           "cross_validate", "holdout", "hypermodel", "make_splitter", "nested_cv"]
 
 
 def __getattr__(name):

@@ -1,4 +1,4 @@
-"""``python -m tuning search NAME ...`` and ``python -m tuning cv NAME ...``.
+"""``python -m tuning search NAME ...``, ``python -m tuning cv NAME ...`` and ``python -m tuning nested NAME ...``.
 
 ``search`` runs (or resumes) a cross-validated random search of a zoo
 classifier on its dataset, prints the trials best first, writes
@@ -9,6 +9,9 @@ the whole training set and evaluates it once on the test set (``final.json``,
 ``--overwrite`` starts anew. ``--role chief|worker`` runs it distributed.
 
 ``cv`` cross-validates one configuration (the zoo default, or ``--set`` values).
+
+``nested`` runs nested cross-validation (:mod:`tuning.nested`): an inner search
+in each outer fold chooses a configuration, scored once on that outer fold.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import sys
 from pathlib import Path
 
 from zoo import cli
+from zoo.metrics import OBJECTIVES, TOP_K
 
 DEFAULT_DIR = "runs/tune"
 
@@ -60,7 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     how.add_argument("--folds", type=int, default=5, help="k of stratified k-fold cross-validation (default 5)")
     how.add_argument("--holdout", type=float, metavar="FRACTION",
                      help="instead of k-fold: one stratified validation split of this fraction")
-    s.add_argument("--objective", default="val_accuracy", help="metric to maximise/minimise (default val_accuracy)")
+    s.add_argument("--objective", default="val_accuracy",
+                   help=f"metric to rank trials by: {', '.join(OBJECTIVES)} (val_ = on the held-out folds; "
+                        f"top-{TOP_K} above {TOP_K} classes; loss is minimised, the others maximised; "
+                        "default val_accuracy)")
     s.add_argument("--tune", help="comma-separated subset of: layers, activation, dropout, l2, learning_rate, "
                                   "optimizer, kernel_initializer, batch_size (default: all)")
     s.add_argument("--batch-size", type=int, help="fix the batch size instead of searching it")
@@ -83,6 +90,19 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--folds", type=int, default=5)
     c.add_argument("--batch-size", type=int)
     c.add_argument("--out", help="folder for cv.json and cv.csv")
+
+    n = sub.add_parser("nested", help="nested cross-validation: inner searches choose, outer folds score the choice")
+    data_options(n)
+    n.add_argument("--outer", type=int, default=5, help="outer folds, each scoring one inner search's choice (default 5)")
+    n.add_argument("--inner", type=int, default=3, help="folds of each inner search (default 3)")
+    n.add_argument("--max-trials", type=int, default=10, help="configurations per inner search (default 10)")
+    n.add_argument("--algorithm", default="random", help="the inner searches' algorithm (default random)")
+    n.add_argument("--objective", default="val_accuracy",
+                   help=f"what the inner searches rank by and the outer folds report: "
+                        f"{', '.join(o for o in OBJECTIVES if o.startswith('val_'))} (default val_accuracy)")
+    n.add_argument("--out", help="folder for the inner searches' state and nested_cv.json (a rerun resumes; "
+                                 "default: a temporary folder)")
+    n.add_argument("--overwrite", action="store_true", help="start the inner searches in --out anew")
     return parser
 
 
@@ -170,11 +190,31 @@ def check_args(args) -> None:
     data = args.data or entry.dataset
     if data is not None and not str(data).endswith(".npz"):
         checks.choice("name", data, datasets.DATASETS)
+    if args.command == "search":
+        from zoo import metrics
+
+        metrics.check_objective(args.objective)
+
+
+def check_nested_args(args) -> None:
+    """``nested``'s own checks (folds, trials, algorithm), before any data or TensorFlow."""
+    from zoo import checks
+
+    from .nested import ALGORITHMS, check_objective
+
+    checks.positive_int("outer", args.outer, minimum=2)
+    checks.positive_int("inner", args.inner, minimum=2)
+    checks.choice("algorithm", args.algorithm, ALGORITHMS)
+    check_objective(args.objective)
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     check_args(args)
+    if args.command == "nested":
+        check_nested_args(args)
+        cli.import_tensorflow()
+        return nested(args)
     if args.command == "search":
         with distributed_env(args):
             cli.import_tensorflow()
@@ -284,6 +324,27 @@ def cross_validation(args) -> int:
         files.write_json(out / "cv.json", {**result.to_dict(), "data": data})
         files.write_csv(out / "cv.csv", [{"fold": i, **f} for i, f in enumerate(result.folds, start=1)])
         print(f"Wrote {out / 'cv.json'} and {out / 'cv.csv'}")
+    return 0
+
+
+def nested(args) -> int:
+    """``python -m tuning nested``: nested cross-validation of a zoo classifier's search on its training split."""
+    from zoo import files
+
+    from .lock import search_lock
+    from .nested import nested_cv
+
+    out = files.ensure_writable_dir(args.out, argument="--out") if args.out else None  # before any training
+    data, (x, y), _, preprocess, overrides = _prepare(args)
+    with search_lock(out, "nested") if out is not None else contextlib.nullcontext():
+        result = nested_cv(args.name, x, y, outer=args.outer, inner=args.inner, algorithm=args.algorithm,
+                           max_trials=args.max_trials, objective=args.objective, epochs=args.epochs, seed=args.seed,
+                           preprocess=preprocess, directory=out, overwrite=args.overwrite,
+                           verbose=0 if args.quiet else 1, **overrides)
+    print(f"\n{args.name} on {data} (the {len(y)} training samples; the test split is not used)\n")
+    print(result.summary())
+    if out is not None:
+        print(f"\nWrote {out / 'nested_cv.json'}")
     return 0
 
 

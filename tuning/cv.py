@@ -25,6 +25,7 @@ import numpy as np
 
 import zoo
 from zoo import checks, registry
+from zoo import metrics as zoo_metrics
 
 from .folds import DEFAULT_FOLDS, DEFAULT_TRAIN, ArrayFolds, TFDSFolds, make_folds
 
@@ -65,7 +66,35 @@ def run_fold(build, fit, folds, i, *, batch_size, seed, epochs, callbacks=(), va
     metrics = {k: float(v[-1]) for k, v in history.items() if not k.startswith("val_") and len(v)}
     scores = model.evaluate(**eval_args, verbose=0, return_dict=True)
     metrics.update({f"val_{k}": float(v) for k, v in scores.items()})
+    metrics.update({f"val_{k}": v for k, v in held_out_scores(model, eval_args).items()})
     return metrics
+
+
+def held_out_scores(model, eval_args) -> dict:
+    """Macro-F1 and top-k accuracy (:mod:`zoo.metrics`) of a classifier on the held-out data in ``eval_args``.
+
+    Empty for a model that is not a single-output classifier. The predictions are
+    direct calls of the model, batch by batch: ``model.predict`` would trace a
+    new function for every fold's new model.
+    """
+    import keras
+
+    shape = model.output_shape
+    if isinstance(shape, list) or len(shape) != 2 or not shape[-1] or shape[-1] < 2:
+        return {}
+    if "y" in eval_args:  # arrays
+        x, y_true, batch = eval_args["x"], np.asarray(eval_args["y"]), eval_args.get("batch_size") or len(eval_args["x"])
+        parts = [model(x[i:i + batch], training=False) for i in range(0, len(x), batch)]
+    else:  # a tf.data pipeline of (x, y) batches
+        parts, labels = [], []
+        for xb, yb in eval_args["x"]:
+            parts.append(model(xb, training=False))
+            labels.append(np.asarray(yb))
+        y_true = np.concatenate(labels)
+    if y_true.ndim != 1 or not np.issubdtype(y_true.dtype, np.integer):
+        return {}  # one-hot or other targets: the compiled metrics are all there is
+    y_score = np.concatenate([keras.ops.convert_to_numpy(p) for p in parts])
+    return zoo_metrics.classification_scores(y_true, y_score)
 
 
 @dataclass
@@ -98,10 +127,11 @@ class CVResult:
     def summary(self) -> str:
         """A table: one row per fold, then the mean and std."""
         names = list(self.mean)
-        head = "fold  " + "  ".join(f"{n:>14}" for n in names)
-        rows = [f"{i:>4}  " + "  ".join(f"{f[n]:>14.4f}" for n in names) for i, f in enumerate(self.folds, start=1)]
-        return "\n".join([head, *rows, "mean  " + "  ".join(f"{self.mean[n]:>14.4f}" for n in names),
-                          " std  " + "  ".join(f"{self.std[n]:>14.4f}" for n in names)])
+        w = {n: max(14, len(n)) for n in names}
+        head = "fold  " + "  ".join(f"{n:>{w[n]}}" for n in names)
+        rows = [f"{i:>4}  " + "  ".join(f"{f[n]:>{w[n]}.4f}" for n in names) for i, f in enumerate(self.folds, start=1)]
+        return "\n".join([head, *rows, "mean  " + "  ".join(f"{self.mean[n]:>{w[n]}.4f}" for n in names),
+                          " std  " + "  ".join(f"{self.std[n]:>{w[n]}.4f}" for n in names)])
 
     def to_dict(self) -> dict:
         return {"folds": self.folds, "mean": self.mean, "std": self.std, "seconds": self.seconds, "config": self.config}
@@ -134,7 +164,8 @@ def cross_validate(model, x, y=None, *, cv=DEFAULT_FOLDS, epochs: int | None = N
 
     Returns:
         :class:`CVResult` with per-fold metrics (``loss``, ``accuracy``, ``val_loss``,
-        ``val_accuracy``...), their mean and std.
+        ``val_accuracy``, and for a classifier ``val_macro_f1`` and, above 5 classes,
+        ``val_top5_accuracy``: :mod:`zoo.metrics`), their mean and std.
 
     Raises:
         ValueError, TypeError: bad data, folds < 2, more folds than samples, a class

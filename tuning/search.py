@@ -19,6 +19,7 @@ import keras_tuner
 import numpy as np
 
 from zoo import checks, files, registry
+from zoo import metrics as zoo_metrics
 
 from . import _compat, _oracle, cv as cv_lib, results as results_lib, statefiles
 from .cv import DEFAULT_OBJECTIVE, CVResult, derive_seed
@@ -202,12 +203,16 @@ class CVRandomSearch(keras_tuner.RandomSearch):
         self._reference_classes = int(model.output_shape[-1]) if not isinstance(model.output_shape, list) else None
         reported = reported_metrics(model)
         keras.backend.clear_session(free_memory=False)
-        allowed = [*reported, *(f"val_{m}" for m in reported)]
-        if reported and name not in allowed:
-            raise ValueError(f"objective {name!r} is not reported by the model; it reports: {', '.join(allowed)} "
-                             "(val_ = on the held-out folds)")
+        if reported:  # the compiled metrics, and for a classifier those computed from predictions (zoo.metrics)
+            classes = self._reference_classes if self._reference_classes and self._reference_classes >= 2 else None
+            held_out = [f"val_{m}" for m in zoo_metrics.PREDICTION_METRICS] if classes else []
+            allowed = [*reported, *(f"val_{m}" for m in reported),
+                       *(m for m in held_out if m in zoo_metrics.objectives(classes))]
+            zoo_metrics.check_objective(name, classes, allowed=allowed)
         if isinstance(objective, keras_tuner.Objective):
             return objective
+        if zoo_metrics.direction(name):  # the one table of directions
+            return keras_tuner.Objective(name, zoo_metrics.direction(name))
         return _compat.create_objective(name)  # infers max/min; an unknown custom name raises
 
     def _search_config(self, folds, epochs, fit_kwargs) -> dict:

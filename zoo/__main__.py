@@ -1,5 +1,9 @@
 """``python -m zoo list | info NAME | train NAME | evaluate DIR``.
 
+``evaluate`` prints the test metrics as JSON (for a classifier also macro-F1,
+top-5 accuracy and a per-class table, on stderr) and writes ``evaluation.json``,
+``per_class.csv`` and ``confusion_matrix.png`` into the run directory or ``--out``.
+
 ``list``, ``info``, ``--help`` and argument errors answer from the registry's
 static metadata without starting TensorFlow; ``train`` and ``evaluate`` start it
 once their arguments have been checked.
@@ -33,9 +37,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--overwrite", action="store_true",
                        help="replace a finished run in --out (kept until the new one is saved), or start over "
                             "from an unfinished run with other settings")
-    ev = sub.add_parser("evaluate", help="reload a run directory and report test metrics")
+    ev = sub.add_parser("evaluate", help="reload a run directory and report test metrics",
+                        description="Test metrics of a finished run as JSON on stdout (loss, accuracy and, for a "
+                                    "classifier, macro-F1 and top-5 accuracy above 5 classes); the per-class table "
+                                    "on stderr; evaluation.json, per_class.csv and confusion_matrix.png in --out.")
     ev.add_argument("run_dir")
     ev.add_argument("--data-path")
+    ev.add_argument("--out", help="folder for evaluation.json, per_class.csv and confusion_matrix.png "
+                                  "(default: the run directory)")
+    ev.add_argument("--quiet", action="store_true", help="no per-class table on stderr")
     return parser
 
 
@@ -86,11 +96,20 @@ def main(argv=None) -> int:
     elif args.command == "evaluate":
         from zoo import rundir
 
+        from zoo import files, metrics
+
         rundir.check_finished(args.run_dir)  # before TensorFlow starts
+        out = files.ensure_writable_dir(args.out or args.run_dir, argument="out")
         cli.import_tensorflow()
         from zoo import training
 
-        print(json.dumps(training.evaluate(args.run_dir, data_path=args.data_path), indent=2))
+        result = training.evaluate(args.run_dir, data_path=args.data_path, out=out)
+        per_class = result.pop("per_class", None)
+        result.pop("confusion_matrix", None)  # in evaluation.json and the figure
+        if per_class and not args.quiet:  # stdout stays one JSON document (scripts read it)
+            print(f"{result['model']} on {result['data']}, {result['test_samples']} test examples, per class:\n"
+                  f"{metrics.format_per_class(per_class)}\n", file=sys.stderr)
+        print(json.dumps(result, indent=2))
     return 0
 
 

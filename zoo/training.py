@@ -19,6 +19,7 @@ import numpy as np
 
 from . import checks, files, _keras_compat, datasets, platform, registry, rundir
 from .checkpoint import CHECKPOINT_DIR, Checkpoint
+from .metrics import ClassificationReport
 from .pipeline import Batches, EpochOrders
 from . import layers, optimizers  # noqa: F401  registers the custom layer and optimizer that evaluate() may load
 
@@ -237,8 +238,27 @@ def _reseed(model, seed: int, epoch: int) -> None:
         var.assign(np.array([seed * 1_000_003 + epoch, i], dtype=var.dtype))
 
 
-def evaluate(run_dir, *, data_path=None) -> dict:
+#: What ``evaluate(out=...)`` writes for a classifier.
+EVALUATION_JSON, PER_CLASS_CSV, CONFUSION_PNG = "evaluation.json", "per_class.csv", "confusion_matrix.png"
+
+
+def evaluate(run_dir, *, data_path=None, out=None) -> dict:
     """Reload ``run_dir/model.keras`` and evaluate it on the test split it was trained for.
+
+    For a classifier, besides loss and accuracy: macro-F1, top-5 accuracy (above
+    5 classes) and a per-class table (precision, recall, F1, support) from the
+    model's predictions (:class:`zoo.metrics.ClassificationReport`).
+
+    Args:
+        run_dir: a finished ``python -m zoo train`` run directory.
+        data_path: where to look for the data first (default: the run's).
+        out: a folder to write ``evaluation.json``, ``per_class.csv`` and
+            ``confusion_matrix.png`` into (each atomically); None writes nothing.
+
+    Returns:
+        ``model``, ``data``, ``test_loss``, ``test_accuracy``, ``test_samples`` and, for a
+        classifier, ``test_macro_f1``, ``test_top5_accuracy`` (above 5 classes),
+        ``per_class`` (the table's rows) and ``confusion_matrix``; with ``out``, ``files``.
 
     Raises:
         FileNotFoundError: ``run_dir`` is not a finished run (names the missing file).
@@ -248,11 +268,46 @@ def evaluate(run_dir, *, data_path=None) -> dict:
     run_dir = rundir.check_finished(run_dir)
     config = rundir.read_config(run_dir)
     rundir.verify(run_dir)  # a torn, interrupted or damaged run directory is refused, naming the file
+    if out is not None:
+        out = files.ensure_writable_dir(out, argument="out")
     _, (x_test, y_test) = datasets.load_data(config["data"], data_path=data_path or config.get("data_path"), seed=config["seed"])
     model = rundir.load_model(run_dir / "model.keras")
-    loss, acc = model.evaluate(x_test, y_test, batch_size=registry.eval_batch_size(config["batch_size"]), verbose=0)
-    return {"model": config["model"], "data": config["data"], "test_loss": float(loss), "test_accuracy": float(acc),
-            "test_samples": int(len(y_test))}
+    batch = registry.eval_batch_size(config["batch_size"])
+    loss, acc = model.evaluate(x_test, y_test, batch_size=batch, verbose=0)
+    result = {"model": config["model"], "data": config["data"], "test_loss": float(loss), "test_accuracy": float(acc),
+              "test_samples": int(len(y_test))}
+    shape = model.output_shape
+    if isinstance(shape, list) or len(shape) != 2 or not shape[-1] or shape[-1] < 2:
+        return result  # not a single-output classifier: loss and the compiled metric are all there is
+    report = ClassificationReport.from_predictions(
+        y_test, model.predict(x_test, batch_size=batch, verbose=0), class_names=class_names(config["data"], shape[-1]))
+    result.update({f"test_{k}": v for k, v in report.scores.items() if k != "accuracy"})
+    result.update(per_class=report.per_class, confusion_matrix=report.confusion.tolist())
+    if out is not None:
+        written = {"evaluation": out / EVALUATION_JSON, "per_class": out / PER_CLASS_CSV,
+                   "confusion_matrix": out / CONFUSION_PNG}
+        report.plot_confusion(written["confusion_matrix"], title=f"{config['model']} on {config['data']}: "
+                                                                 f"{len(y_test)} test examples")
+        files.write_csv(written["per_class"], report.per_class)
+        result["files"] = {k: str(v) for k, v in written.items()}
+        files.write_json(written["evaluation"], {**result, "class_names": report.class_names})
+    return result
+
+
+def class_names(data: str, num_classes: int) -> list[str] | None:
+    """The class names of a dataset, where its source publishes them; None where it does not (indices then).
+
+    Reuters: Keras's topic names (``keras.datasets.reuters.get_label_names``; our
+    loader gives Keras's labels). Iris: scikit-learn's species names.
+    """
+    names = None
+    if data == "reuters":
+        names = list(keras.datasets.reuters.get_label_names())
+    elif data == "iris":
+        from sklearn.datasets import load_iris
+
+        names = [str(n) for n in load_iris().target_names]
+    return names if names is not None and len(names) == num_classes else None
 
 
 def plot_history(hist: dict, path, *, title: str = ""):
