@@ -79,6 +79,7 @@ def test_nested_command_end_to_end(run_cli, tmp_path):
                                 "--max-trials", 1, "--epochs", 1, "--objective", "val_macro_f1", "--out", out)
     assert code == 0, err
     assert "outer test macro_f1:" in stdout and "outer fold 2/2: trial 0 chosen" in stdout
+    assert "random search of 1 trials by val_macro_f1, epochs per fit: 1" in stdout
     saved = json.loads((out / "nested_cv.json").read_text())
     assert saved["config"]["outer"] == 2 and saved["metric"] == "macro_f1" and saved["direction"] == "max"
     assert saved["agreement"]["modal_share"] == 1.0  # one trial: both outer folds chose the zoo default

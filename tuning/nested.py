@@ -165,7 +165,8 @@ class NestedCVResult:
         done = "" if self.complete else f" (partial: {len(self.folds)} of {c.get('outer')} outer folds)"
         lines = [
             f"Nested cross-validation of {c.get('model')}: {c.get('outer')} outer x {c.get('inner')} inner folds, "
-            f"{c.get('algorithm')} search of {c.get('max_trials')} trials by {self.objective}{done}",
+            f"{c.get('algorithm')} search of {c.get('max_trials')} trials by {self.objective}, epochs per fit: "
+            f"{c.get('epochs')}{done}",
             "", line(head), line(["-" * w for w in widths]), *map(line, body), "",
             f"outer test {self.metric}: {self.mean:.4f} ± {self.std:.4f} (mean ± std over {len(self.folds)} outer "
             f"folds; the inner best scores average {self.inner_mean:.4f})",
@@ -247,6 +248,10 @@ def nested_cv(model, x, y, *, outer=DEFAULT_OUTER, inner=DEFAULT_INNER, algorith
     num_classes = int(y.max()) + 1
     check_objective(objective, num_classes)
     hypermodel, name = _hypermodel(model, x, num_classes, tune, fixed)
+    if epochs is None:  # as the inner searches decide it, so that the result says what was run
+        from .folds import DEFAULT_TRAIN
+
+        epochs = getattr(hypermodel, "epochs", None) or DEFAULT_TRAIN.epochs
     # Every split, outer and inner, is checked before anything trains or is written.
     splits = check_splits(outer_splitter, x, y)
     for tr, _ in splits:
