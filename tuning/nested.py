@@ -232,10 +232,12 @@ def nested_cv(model, x, y, *, outer=DEFAULT_OUTER, inner=DEFAULT_INNER, algorith
 
     Example:
         >>> import zoo
+        >>> from sklearn.preprocessing import StandardScaler
         >>> from tuning import nested_cv
-        >>> (x, y), _ = zoo.datasets.load("iris")
-        >>> result = nested_cv("dense_classifier", x, y, outer=5, inner=3, max_trials=10)  # doctest: +SKIP
-        >>> print(result.summary())                                                        # doctest: +SKIP
+        >>> (x, y), _ = zoo.datasets.load("iris", preprocess=False)   # raw: scaled inside every fold
+        >>> result = nested_cv("dense_classifier", x, y, outer=5, inner=3, max_trials=10,
+        ...                    preprocess=StandardScaler())                 # doctest: +SKIP
+        >>> print(result.summary())                                         # doctest: +SKIP
     """
     checks.choice("algorithm", algorithm, ALGORITHMS)
     max_trials = checks.positive_int("max_trials", max_trials)
