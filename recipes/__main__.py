@@ -71,8 +71,12 @@ def _notebooks(args) -> int:
     names = recipes.available() if args.all else [recipes.check_name(n) for n in args.names]
     from recipes import notebook
 
+    start = time.perf_counter()
     failures = notebook.write_notebooks(names, args.out, quick=args.quick, execute_them=args.execute,
                                         timeout=args.timeout, install=args.install or notebook.DEFAULT_INSTALL)
+    done = f"executed ({'quick' if args.quick else 'full'} mode) and " if args.execute else ""
+    print(f"{len(names) - len(failures)}/{len(names)} notebooks {done}written to {args.out} in "
+          f"{time.perf_counter() - start:.0f} s")
     if failures:
         print(f"\n{len(failures)} of {len(names)} notebooks failed:", *failures, sep="\n  ", file=sys.stderr)
         return 1
