@@ -50,6 +50,10 @@ class Table:
         head = "| " + " | ".join(cell(c) for c in self.columns) + " |\n|" + "---|" * len(self.columns) + "\n"
         return head + "".join("| " + " | ".join(cell(_fmt(v)) for v in row) + " |\n" for row in self.rows)
 
+    def _repr_markdown_(self) -> str:
+        """How a notebook shows a table that a cell returns (``r.table(...)`` last in a cell)."""
+        return f"**{md_text(self.title)}**\n\n{self.markdown()}"
+
 
 @dataclass
 class Result:
