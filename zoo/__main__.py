@@ -1,4 +1,4 @@
-"""``python -m zoo list | info NAME | train NAME | evaluate DIR``.
+"""``python -m zoo list | info NAME | train NAME | evaluate DIR | export DIR | predict DIR``.
 
 ``list``, ``info``, ``--help`` and argument errors answer from the registry's
 static metadata without starting TensorFlow; ``train`` and ``evaluate`` start it
@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-from . import cli
+from . import cli, serving_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="reload a run directory and report test metrics")
     ev.add_argument("run_dir")
     ev.add_argument("--data-path")
+    serving_cli.add_parsers(sub)  # export, predict
     return parser
 
 
@@ -62,6 +63,8 @@ def check_train_args(args) -> dict:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in serving_cli.COMMANDS:
+        return serving_cli.main(args)
     import zoo
 
     if args.command == "list":

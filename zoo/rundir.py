@@ -29,7 +29,8 @@ MANIFEST = "run.json"
 STAGING = ".incomplete-final-save"  # inside the run directory while the final files are written
 #: The files of a finished run that may be left over from an older one (a run that
 #: wrote no curves.png must not be shown with the previous run's).
-RUN_FILES = ("model.keras", "config.json", "history.json", "history.csv", "curves.png", "metrics.json")
+RUN_FILES = ("model.keras", "config.json", "history.json", "history.csv", "curves.png", "metrics.json",
+             "preprocessing.json")
 
 
 class SettingsChanged(ValueError):
@@ -143,6 +144,8 @@ def load_model(path):
         ValueError: the file is not a loadable ``.keras`` archive.
     """
     import keras
+
+    from . import layers, optimizers  # noqa: F401  register the zoo's layer and optimizer a model may hold
 
     path = Path(path)
     try:

@@ -1,7 +1,8 @@
 """Train and evaluate a registered model on its dataset, writing a run directory.
 
 A run directory holds ``model.keras``, ``history.csv``, ``history.json``,
-``metrics.json``, ``config.json`` and ``curves.png``, each written atomically,
+``metrics.json``, ``config.json``, ``preprocessing.json`` (how raw inputs are
+prepared, :func:`zoo.datasets.preprocessing`) and ``curves.png``, each written atomically,
 and ``run.json``, the manifest of their sizes and hashes, written last: the final
 files are staged and swapped in (:mod:`zoo.rundir`), so a directory is the old
 run, the new run, or marked incomplete, and ``evaluate`` refuses one that does
@@ -130,6 +131,8 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
     final.write("history.csv", lambda p: files.write_csv(p, [{"epoch": i + 1, **{k: v[i] for k, v in hist.items()}}
                                                            for i in range(len(hist["loss"]))]))
     rundir.optional(final, "curves.png", lambda p: plot_history(hist, p, title=f"{name} on {data}"))
+    # How new inputs are prepared (zoo.load, python -m zoo predict); derived from config.json if missing.
+    rundir.optional(final, "preprocessing.json", lambda p: files.write_json(p, datasets.preprocessing(data, seed=seed)))
     final.write("metrics.json", lambda p: files.write_json(p, metrics))
     final.commit()
     checkpoint.clear()
