@@ -295,7 +295,7 @@ def _iris_scaler(x_train):
 def preprocessing(data: str, *, seed: int = 0, test_size: float = 0.2, num_words: int = 10000) -> dict:
     """What :func:`load_data` does to raw inputs of ``data``, as JSON-able settings, and the class names.
 
-    ``python -m zoo train`` saves it in the run directory (``preprocessing.json``), so that
+    ``python -m zoo train`` saves it in the run's ``config.json`` (``"preprocessing"``), so that
     :func:`zoo.load` prepares new inputs exactly as the training data were: the iris
     scaler's mean and scale fitted on that run's training split, the digits and MNIST
     scalings, the Reuters encoding and ``num_words``. ``"kind"`` is ``"standardize"``
@@ -322,7 +322,7 @@ def preprocessing(data: str, *, seed: int = 0, test_size: float = 0.2, num_words
         class_names = [str(c) for c in bunch.target_names]
         if data == "digits":
             return {"dataset": data, "kind": "scale", "divide_by": 16.0, "shape": [8, 8, 1],
-                    "raw": "8x8 grey images, values 0-16 (scikit-learn's load_digits)", "class_names": class_names}
+                    "raw": "8x8 grey images, values 0-16, as scikit-learn's load_digits gives them", "class_names": class_names}
         x, y = bunch.data.astype("float32"), bunch.target.astype("int64")
         (x_train, _), _ = stratified_split(x, y, fraction=test_size, seed=seed)
         scaler = _iris_scaler(x_train)

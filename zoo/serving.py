@@ -1,14 +1,14 @@
 """A trained run, ready for new inputs: ``zoo.load(run_dir)`` and ``python -m zoo predict``.
 
 A classifier's run directory (``python -m zoo train``) holds the model and, in
-``preprocessing.json``, how its training data were prepared
+its ``config.json`` under ``"preprocessing"``, how its training data were prepared
 (:func:`zoo.datasets.preprocessing`): the iris scaler fitted on that run's
 training split, the digits and MNIST scalings, the Reuters encoding and
 ``num_words``. :func:`load` returns the model with a :class:`Preprocessor` that
 applies the same steps to raw inputs: iris measurements in centimetres, digit
 images with values 0-16, Reuters text. A run written before
-``preprocessing.json`` existed gets the same settings derived from its
-``config.json``.
+config.json held them gets the same settings derived from the config's data
+and seed.
 
 A Word2Vec run directory (``python -m zoo.word2vec train``) loads as
 :class:`LoadedEmbeddings`: words in, vectors out.
@@ -37,7 +37,6 @@ import numpy as np
 
 from . import datasets, files, rundir
 
-PREPROCESSING = "preprocessing.json"
 #: The files of a ``python -m zoo.word2vec train`` folder that loading needs.
 WORD2VEC_FILES = ("model.keras", "settings.json", "metadata.tsv")
 PREDICT_BATCH_SIZE = 512
@@ -95,10 +94,11 @@ def open_run(run_dir, *, data_path=None) -> Run:
         config = rundir.read_config(path)
         rundir.verify(path)
         input_shape, num_outputs = archive_shapes(path / "model.keras")
-        if (path / PREPROCESSING).is_file():
-            state = files.read_json_object(path / PREPROCESSING, argument="run_dir", required=("kind",),
-                                           what="run file", advice="train again with --overwrite")
-        else:  # a run written before preprocessing.json: the same settings, from what config.json records
+        state = config.get("preprocessing")
+        if state is not None and not (isinstance(state, dict) and "kind" in state):
+            raise ValueError(f"run_dir: {path / 'config.json'} is damaged: its \"preprocessing\" is not an object "
+                             "with a \"kind\"; train again with --overwrite")
+        if state is None:  # a run written before config.json held it: the same settings, from the config's data and seed
             if config["data"] == "reuters":  # its topic names come from Keras: start it without its notices
                 from . import cli
 
@@ -164,7 +164,7 @@ class Preprocessor:
     """Raw inputs -> the arrays a classifier takes, as its training data were prepared.
 
     Args:
-        state: :func:`zoo.datasets.preprocessing`'s settings (``preprocessing.json``).
+        state: :func:`zoo.datasets.preprocessing`'s settings (``config.json``'s ``"preprocessing"``).
         input_shape: one sample's input shape.
         num_classes: the model's output width.
         model_name: for messages.
@@ -262,10 +262,10 @@ class Preprocessor:
         except (ValueError, TypeError):
             raise ValueError(f"data: expected numbers; {self.model_name} takes {self.describe()}") from None
         shape = self.input_shape
-        if x.ndim >= 2 and (x.shape[1:] == shape or math.prod(x.shape[1:]) == self.size):
-            x = x.reshape(len(x), *shape)
-        elif x.shape == shape or (x.ndim == 1 and x.size == self.size):
+        if x.ndim >= 1 and x.size == self.size and x.ndim <= len(shape):  # one sample, e.g. an 8x8 image
             x = x.reshape(1, *shape)
+        elif x.ndim >= 2 and math.prod(x.shape[1:]) == self.size:
+            x = x.reshape(len(x), *shape)
         else:
             got = x.size if x.ndim <= 1 else math.prod(x.shape[1:])
             unit = "features" if len(shape) == 1 else "values"
