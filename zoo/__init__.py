@@ -9,6 +9,9 @@ Example:
     >>> zoo.list_models()[:2]
     ['dense_classifier', 'reuters_mlp']
     >>> model = zoo.create_model("dense_classifier", hidden_units=(16, 16), dropout=0.2)
+
+A trained run (``python -m zoo train``) comes back with ``zoo.load(run_dir)``,
+ready for raw inputs, and leaves Python with ``zoo.export(run_dir, format, out)``.
 """
 
 import importlib as _importlib
@@ -24,18 +27,24 @@ from .registry import create_model, list_models, model_info, register_model  # n
 from . import dense, reuters_mlp, small_cnn  # noqa: E402,F401
 from .word2vec import models as _word2vec_models  # noqa: E402,F401
 
-__all__ = ["create_model", "list_models", "model_info", "register_model", "datasets"]
+__all__ = ["create_model", "list_models", "model_info", "register_model", "datasets", "load", "export"]
 __version__ = "0.1.0"
 
 # Submodules that load on first use (PEP 562): ``zoo.datasets``, ``zoo.training``...
-_SUBMODULES = ("datasets", "training", "word2vec")
+_SUBMODULES = ("datasets", "training", "word2vec", "serving", "exporting")
+# Functions that load on first use: ``zoo.load(run_dir)``, ``zoo.export(run_dir, format, out)``.
+# (The export module is ``zoo.exporting``: a submodule named ``export`` would replace the
+# function as the package's attribute once imported.)
+_FUNCTIONS = {"load": "serving", "export": "exporting"}
 
 
 def __getattr__(name):
     if name in _SUBMODULES:
         return _importlib.import_module(f"{__name__}.{name}")
+    if name in _FUNCTIONS:
+        return getattr(_importlib.import_module(f"{__name__}.{_FUNCTIONS[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | set(__all__) | set(_SUBMODULES))
+    return sorted(set(globals()) | set(__all__) | set(_SUBMODULES) | set(_FUNCTIONS))

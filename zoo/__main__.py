@@ -1,4 +1,4 @@
-"""``python -m zoo list | info NAME | train NAME | evaluate DIR``.
+"""``python -m zoo list | info NAME | train NAME | evaluate DIR | export DIR | predict DIR``.
 
 ``evaluate`` prints the test metrics as JSON (for a classifier also macro-F1,
 top-5 accuracy and a per-class table, on stderr) and writes ``evaluation.json``,
@@ -15,7 +15,7 @@ import argparse
 import json
 import sys
 
-from . import cli
+from . import cli, serving_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", help="folder for evaluation.json, per_class.csv and confusion_matrix.png "
                                   "(default: the run directory)")
     ev.add_argument("--quiet", action="store_true", help="no per-class table on stderr")
+    serving_cli.add_parsers(sub)  # export, predict
     return parser
 
 
@@ -72,6 +73,8 @@ def check_train_args(args) -> dict:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in serving_cli.COMMANDS:
+        return serving_cli.main(args)
     import zoo
 
     if args.command == "list":

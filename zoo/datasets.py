@@ -41,6 +41,17 @@ KNOWN_FILES = {
 DATASETS = ("iris", "digits", "reuters", "mnist", "fashion_mnist")
 CORPORA = ("reuters", "lee")
 
+#: Keras's Reuters encoding (``keras.datasets.reuters.load_data`` defaults): column
+#: ``word_index[w] + INDEX_FROM`` for word ``w``, 1 starts every document, 2 stands for
+#: a word outside the ``num_words`` most frequent.
+REUTERS_START_CHAR, REUTERS_OOV_CHAR, REUTERS_INDEX_FROM = 1, 2, 3
+#: The characters Keras's ``text_to_word_sequence`` turns into spaces (its default
+#: ``filters``); the apostrophe stays, as in the Reuters word index ("company's").
+TEXT_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
+#: Fashion-MNIST's ten classes, in label order (the Keras and TFDS documentation's table).
+FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                         "Ankle boot")
+
 
 class DatasetNotFoundError(FileNotFoundError):
     """A data file is in none of the places searched and could not be downloaded."""
@@ -259,7 +270,6 @@ def load_data(data: str, *, data_path=None, seed: int = 0):
 
 def _load_sklearn(name, *, preprocess, seed, test_size):
     from sklearn import datasets as skd
-    from sklearn.preprocessing import StandardScaler
 
     checks.positive_int("seed", seed, minimum=0)
     checks.number_in_range("test_size", test_size, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
@@ -268,12 +278,98 @@ def _load_sklearn(name, *, preprocess, seed, test_size):
     (x_train, y_train), (x_test, y_test) = stratified_split(x, y, fraction=test_size, seed=seed)
     if preprocess:
         if name == "iris":
-            scaler = StandardScaler().fit(x_train)  # statistics from the training split only
+            scaler = _iris_scaler(x_train)
             x_train, x_test = scaler.transform(x_train), scaler.transform(x_test)
         else:
             x_train = (x_train / 16.0).reshape(-1, 8, 8, 1)
             x_test = (x_test / 16.0).reshape(-1, 8, 8, 1)
     return (x_train.astype("float32"), y_train), (x_test.astype("float32"), y_test)
+
+
+def _iris_scaler(x_train):
+    from sklearn.preprocessing import StandardScaler
+
+    return StandardScaler().fit(x_train)  # statistics from the training split only
+
+
+def preprocessing(data: str, *, seed: int = 0, test_size: float = 0.2, num_words: int = 10000) -> dict:
+    """What :func:`load_data` does to raw inputs of ``data``, as JSON-able settings, and the class names.
+
+    ``python -m zoo train`` saves it in the run's ``config.json`` (``"preprocessing"``), so that
+    :func:`zoo.load` prepares new inputs exactly as the training data were: the iris
+    scaler's mean and scale fitted on that run's training split, the digits and MNIST
+    scalings, the Reuters encoding and ``num_words``. ``"kind"`` is ``"standardize"``
+    (``(x - mean) / scale``), ``"scale"`` (``x / divide_by``, reshaped to ``shape``),
+    ``"multi_hot"`` (Reuters: word ids, see :data:`REUTERS_INDEX_FROM`) or ``"none"`` (an
+    ``.npz`` of the user's own, taken as it is).
+
+    Args:
+        data: a dataset name or an ``.npz`` path, as for :func:`load_data`.
+        seed, test_size, num_words: as for :func:`load`.
+
+    Example:
+        >>> state = preprocessing("iris", seed=0)
+        >>> state["kind"], len(state["mean"]), state["class_names"]
+        ('standardize', 4, ['setosa', 'versicolor', 'virginica'])
+    """
+    if str(data).endswith(".npz"):
+        return {"dataset": str(data), "kind": "none", "class_names": None}
+    checks.choice("name", data, DATASETS)
+    if data in ("iris", "digits"):
+        from sklearn import datasets as skd
+
+        bunch = skd.load_iris() if data == "iris" else skd.load_digits()
+        class_names = [str(c) for c in bunch.target_names]
+        if data == "digits":
+            return {"dataset": data, "kind": "scale", "divide_by": 16.0, "shape": [8, 8, 1],
+                    "raw": "8x8 grey images, values 0-16, as scikit-learn's load_digits gives them", "class_names": class_names}
+        x, y = bunch.data.astype("float32"), bunch.target.astype("int64")
+        (x_train, _), _ = stratified_split(x, y, fraction=test_size, seed=seed)
+        scaler = _iris_scaler(x_train)
+        return {"dataset": data, "kind": "standardize", "mean": scaler.mean_.tolist(), "scale": scaler.scale_.tolist(),
+                "feature_names": list(bunch.feature_names), "fitted_on": f"the training split (seed {seed})",
+                "class_names": class_names}
+    if data == "reuters":
+        from keras.datasets import reuters
+
+        return {"dataset": data, "kind": "multi_hot", "num_words": int(num_words), "start_char": REUTERS_START_CHAR,
+                "oov_char": REUTERS_OOV_CHAR, "index_from": REUTERS_INDEX_FROM,
+                "word_index": {"file": "reuters_word_index.json", KNOWN_FILES["reuters_word_index.json"][0]:
+                               KNOWN_FILES["reuters_word_index.json"][1]},
+                "class_names": list(reuters.get_label_names())}
+    names = [str(i) for i in range(10)] if data == "mnist" else list(FASHION_MNIST_CLASSES)
+    return {"dataset": data, "kind": "scale", "divide_by": 255.0, "shape": [28, 28, 1],
+            "raw": "28x28 grey images, values 0-255", "class_names": names}
+
+
+def text_words(text: str) -> list[str]:
+    """Keras's ``text_to_word_sequence``: lower case, :data:`TEXT_FILTERS` to spaces, split.
+
+    Example:
+        >>> text_words("U.S. grain prices rose, the company's report said.")
+        ['u', 's', 'grain', 'prices', 'rose', 'the', "company's", 'report', 'said']
+    """
+    return text.lower().translate(str.maketrans(TEXT_FILTERS, " " * len(TEXT_FILTERS))).split()
+
+
+def encode_reuters_text(texts, word_index: dict, *, num_words: int):
+    """Multi-hot rows for raw texts, encoded as :func:`load_reuters` encodes the newswires.
+
+    A word whose column would be ``num_words`` or more sets the out-of-vocabulary column,
+    as in Keras's encoding; so does a word the index lacks (rarer still than those: every
+    word of the newswires is in the index).
+
+    Returns:
+        ``(x, known)``: float32 ``(len(texts), num_words)`` and, per text, how many of its
+        words fall inside the ``num_words`` columns.
+    """
+    seqs, known = [], []
+    for text in texts:
+        ids = [word_index.get(w, num_words) + REUTERS_INDEX_FROM for w in text_words(text)]
+        inside = sum(1 for i in ids if i < num_words)
+        seqs.append([REUTERS_START_CHAR] + [i if i < num_words else REUTERS_OOV_CHAR for i in ids])
+        known.append(inside)
+    return multi_hot(seqs, num_words), known
 
 
 def multi_hot(sequences, num_words: int, dtype="float32") -> np.ndarray:
@@ -304,7 +400,8 @@ def load_reuters(*, path=None, num_words: int = 10000, preprocess: bool = True, 
     except Exception as exc:  # verified files load; this guards files given with no hash check
         raise ChecksumError(f"{npz}: not a readable reuters.npz ({exc})") from None
 
-    start_char, oov_char, index_from, seed, test_split = 1, 2, 3, 113, 0.2
+    start_char, oov_char, index_from = REUTERS_START_CHAR, REUTERS_OOV_CHAR, REUTERS_INDEX_FROM
+    seed, test_split = 113, 0.2
     order = np.arange(len(xs))
     np.random.RandomState(seed).shuffle(order)
     xs, labels = xs[order], labels[order].astype("int64")

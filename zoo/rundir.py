@@ -144,6 +144,8 @@ def load_model(path):
     """
     import keras
 
+    from . import layers, optimizers  # noqa: F401  register the zoo's layer and optimizer a model may hold
+
     path = Path(path)
     try:
         return keras.models.load_model(path)

@@ -1,7 +1,8 @@
 """Train and evaluate a registered model on its dataset, writing a run directory.
 
 A run directory holds ``model.keras``, ``history.csv``, ``history.json``,
-``metrics.json``, ``config.json`` and ``curves.png``, each written atomically,
+``metrics.json``, ``config.json`` (the settings, and under ``"preprocessing"`` how raw
+inputs are prepared: :func:`zoo.datasets.preprocessing`) and ``curves.png``, each written atomically,
 and ``run.json``, the manifest of their sizes and hashes, written last: the final
 files are staged and swapped in (:mod:`zoo.rundir`), so a directory is the old
 run, the new run, or marked incomplete, and ``evaluate`` refuses one that does
@@ -126,7 +127,9 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
     }
     final = rundir.FinalSave(out)  # staged, then swapped in: out is the old run, the new one, or marked incomplete
     final.write("model.keras", lambda p: files.save_model(model, p))
-    final.write("config.json", lambda p: files.write_json(p, config))
+    # With how new inputs are prepared (zoo.load, python -m zoo predict), in the saved config only: the
+    # checkpoint's config, which a resumed run must match, stays the settings alone.
+    final.write("config.json", lambda p: files.write_json(p, {**config, **_preprocessing(data, seed)}))
     final.write("history.json", lambda p: files.write_json(p, hist))
     final.write("history.csv", lambda p: files.write_csv(p, [{"epoch": i + 1, **{k: v[i] for k, v in hist.items()}}
                                                            for i in range(len(hist["loss"]))]))
@@ -135,6 +138,17 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
     final.commit()
     checkpoint.clear()
     return metrics
+
+
+def _preprocessing(data, seed) -> dict:
+    """``{"preprocessing": zoo.datasets.preprocessing(...)}``, or ``{}`` with a warning: never lose a run over it."""
+    import sys
+
+    try:
+        return {"preprocessing": datasets.preprocessing(data, seed=seed)}
+    except Exception as exc:  # noqa: BLE001 - zoo.load derives the same settings from the config when absent
+        print(f"warning: preprocessing settings not saved ({type(exc).__name__}: {exc})", file=sys.stderr)
+        return {}
 
 
 def _fit_epochs(model, train_xy, val_xy, checkpoint, hist, *, name, seed, batch_size, start_epoch, epochs, verbose):

@@ -1,0 +1,113 @@
+"""``python -m zoo export`` and ``python -m zoo predict``: the trained model out of Python, and its predictions.
+
+Both check everything they can before TensorFlow starts: the format name, the
+run directory against its manifest, the input file and its width, the words of
+a text. So a mistake answers at once, in one line, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+
+from . import cli
+
+COMMANDS = ("export", "predict")
+
+
+def add_parsers(sub) -> None:
+    """Add ``export`` and ``predict`` to ``python -m zoo``'s subcommands."""
+    from .exporting import FORMATS
+
+    ex = sub.add_parser("export", help="export a trained run (saved_model, onnx, litert, keras), verified in its own "
+                                       "runtime against Keras on the test split")
+    ex.add_argument("run_dir", help="a python -m zoo train run, or a python -m zoo.word2vec train folder (its vectors)")
+    ex.add_argument("--format", required=True, help=f"one of {', '.join(FORMATS)}")
+    ex.add_argument("--out", required=True,
+                    help="the export's path (ending .saved_model, .onnx, .tflite or .keras) or a folder for "
+                         "RUN_NAME.<suffix>; the report goes beside it as <export>.json")
+    ex.add_argument("--data", help="verify on these samples (.npz or .csv, raw as for predict) instead of the test split")
+    ex.add_argument("--prepared", action="store_true", help="--data is already prepared as the model takes it")
+    ex.add_argument("--data-path", help="file or folder to look in first for the data (Reuters)")
+    ex.add_argument("--overwrite", action="store_true", help="replace an existing export once the new one is verified")
+    pr = sub.add_parser("predict", help="the top classes of new samples, with probabilities")
+    pr.add_argument("run_dir")
+    given = pr.add_mutually_exclusive_group(required=True)
+    given.add_argument("--data", help=".npz (array x, else its first array) or .csv of raw features, header optional")
+    given.add_argument("--text", action="append", help="a text to classify (Reuters models); repeat for several")
+    pr.add_argument("--top", type=int, default=3, help="how many classes to print per sample (default 3)")
+    pr.add_argument("--prepared", action="store_true", help="--data is already prepared (scaled) as the model takes it")
+    pr.add_argument("--data-path", help="file or folder to look in first for the Reuters word index")
+    pr.add_argument("--json", action="store_true", help="print JSON instead of one line per sample")
+
+
+def main(args) -> int:
+    return _export(args) if args.command == "export" else _predict(args)
+
+
+def _export(args) -> int:
+    from . import exporting, serving
+
+    run, dest = exporting.plan(args.run_dir, args.format, args.out, overwrite=args.overwrite, data_path=args.data_path)
+    data = None
+    if args.data is not None:
+        if run.kind != "classifier":
+            raise ValueError("data: a Word2Vec export is verified on every row of its table; --data is for classifiers")
+        raw = serving.read_inputs(args.data)
+        data = run.preprocessor.check_shape(raw) if args.prepared else run.preprocessor.prepare(raw)
+    cli.import_tensorflow()
+    report = exporting.export(run.path, args.format, args.out, data=data, prepared=True, overwrite=args.overwrite,
+                              data_path=args.data_path)
+    print(summary(report))
+    print(f"report: {report['path']}.json")
+    return 0
+
+
+def summary(report: dict) -> str:
+    """One paragraph: what was written and how well it agrees with Keras."""
+    n = report["samples"]
+    if report["compared"] == "probabilities":
+        agreement = f"argmax agrees on {n - report['argmax_disagreements']:,}/{n:,}, max |probability difference|"
+    else:
+        agreement = "max |vector component difference|"
+    text = (f"exported {report['model']} to {report['path']} ({report['bytes']:,} bytes, computes in "
+            f"{report['computes_in'].split(' ')[0]}); verified with {report['runtime']} on {n:,} "
+            f"{'samples' if report['compared'] == 'probabilities' else 'words'}: {agreement} "
+            f"{report['max_abs_diff']:.2g} (tolerance {report['tolerance']:g})")
+    bf = report.get("vs_keras_as_trained")
+    if bf:
+        text += (f"; against the model as trained (bfloat16 layers): argmax agrees on "
+                 f"{bf['samples'] - bf['argmax_disagreements']:,}/{bf['samples']:,}, max |probability difference| "
+                 f"{bf['max_abs_diff']:.2g} (tolerance {bf['tolerance']:g})")
+    return text
+
+
+def _predict(args) -> int:
+    from . import rundir, serving
+
+    run = serving.open_run(args.run_dir, data_path=args.data_path)
+    if run.kind != "classifier":
+        raise ValueError(f"run_dir: {run.path} is a Word2Vec run; predict is for classifiers (its vectors are in "
+                         "vectors.txt, or use zoo.load(run_dir).predict(words))")
+    if not 1 <= args.top <= run.num_outputs:
+        raise ValueError(f"top must be an integer from 1 to {run.num_outputs} (the model's classes), got {args.top}")
+    pre = run.preprocessor
+    if args.text is not None:
+        if args.prepared:
+            raise ValueError("prepared: --prepared goes with --data, not --text")
+        labels = [t if len(t) <= 40 else t[:37] + "..." for t in args.text]
+        x = pre.encode_text(args.text)
+    else:
+        raw = serving.read_inputs(args.data)
+        x = pre.check_shape(raw) if args.prepared else pre.prepare(raw)
+        labels = [str(i) for i in range(len(x))]
+    cli.import_tensorflow()
+    model = rundir.load_model(run.model_path)
+    probs = serving.predict_prepared(model, x)
+    tops = serving.top_classes(probs, pre.class_names, args.top)
+    if args.json:
+        print(json.dumps([{"sample": label, "top": [{"class": c, "probability": round(p, 6)} for c, p in top]}
+                          for label, top in zip(labels, tops)], indent=2))
+    else:
+        for label, top in zip(labels, tops):
+            print(f"{label}: " + "  ".join(f"{c} {p:.4f}" for c, p in top))
+    return 0
