@@ -198,22 +198,20 @@ def scan(corpus, cache_path, *, piece_words: int, max_vocab_size=None):
     blocks = corpus.blocks() if isinstance(corpus, TextSource) else (corpus,)  # one document at a time
     pending_docs: list = []
     pending_words = 0
-    lookup = index.get
+    lookup = index.__getitem__
     with open(cache.path, "wb") as out:
 
         def write_piece(docs):
             nonlocal counts
             lengths = np.fromiter(map(len, docs), np.int64, len(docs))
             flat = list(itertools.chain.from_iterable(docs))
-            ids = np.fromiter(map(lookup, flat, itertools.repeat(-1)), np.int32, len(flat))
-            for pos in np.flatnonzero(ids < 0):  # words not seen before, in corpus order
-                word = flat[pos]
-                i = index.get(word)
-                if i is None:
-                    if not isinstance(word, str):
-                        raise TypeError(f"corpus: tokens must be strings, got {type(word).__name__} {word!r}")
-                    i = index[word] = len(index)
-                ids[pos] = i
+            # Words not seen before get the next ids in order of first occurrence (dict.fromkeys keeps it).
+            new = [w for w in dict.fromkeys(flat) if w not in index]
+            for word in new:
+                if not isinstance(word, str):
+                    raise TypeError(f"corpus: tokens must be strings, got {type(word).__name__} {word!r}")
+            index.update(zip(new, range(len(index), len(index) + len(new))))
+            ids = np.fromiter(map(lookup, flat), np.int32, len(flat))
             if pruned is None:
                 counts = np.concatenate([counts, np.zeros(len(index) - len(counts), np.int64)])
                 counts += np.bincount(ids, minlength=len(index))

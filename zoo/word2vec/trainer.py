@@ -263,7 +263,6 @@ def _run_epochs(model, vocab, s: dict, cache, mapping, source, *, progress: bool
 
     def produce():
         for epoch in range(start_epoch, s["epochs"]):
-            check()  # a file that changed since the vocabulary pass: stop before training on it
             yield from ((epoch, batch) for batch in stream.batches(epoch))
             yield epoch, None  # the epoch is complete
 
@@ -284,6 +283,7 @@ def _run_epochs(model, vocab, s: dict, cache, mapping, source, *, progress: bool
                                   block_size=s["block_size"], shared_negatives=s["shared_negatives"]))
         compile_seconds = time.perf_counter() - start
         last = ""
+        check()  # a corpus file that changed since the vocabulary pass: stop before training on it
         for epoch, batch in batches:
             if batch is None:
                 history["loss"].append(epoch_loss)
@@ -299,6 +299,8 @@ def _run_epochs(model, vocab, s: dict, cache, mapping, source, *, progress: bool
                 if checkpoint is not None:
                     checkpoint.save(model, vocab, epoch=epoch + 1, settings=s, history=history, corpus=corpus_name)
                 epoch_loss, epoch_centres = 0.0, 0
+                if epoch + 1 < s["epochs"]:
+                    check()  # before the next epoch; the checkpoint of this one is kept
                 continue
             bar.set_postfix_str(f"epoch {epoch + 1}/{s['epochs']}{last}", refresh=False)
             epoch_loss += float(step(batch.tok, batch.doc, batch.reduced, batch.noise, batch.lr))
@@ -323,6 +325,8 @@ def _workdir(checkpoint_dir):
         yield work
     finally:
         (work / "tokens.i32").unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            work.rmdir()  # only if empty: no epoch was checkpointed (an error before the first)
 
 
 def train(corpus, *, progress: bool = True, data_path=None, tokenizer: str = "simple", checkpoint_dir=None,
