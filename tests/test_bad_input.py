@@ -447,7 +447,7 @@ WORD2VEC_CLI_CASES = [
      r"error: --set: chunk_words: the value \(50001 characters\) is nested too deeply to parse"),
     (["train", "--corpus", "{tmp}/readonly", "--out", "{out}"], r"error: corpus: folder '.*readonly' has no text files"),
     (["train", "--corpus", "{tmp}/missing_dir/", "--out", "{out}"], r"error: corpus: no such file '.*missing_dir'"),
-    (["train", "--corpus", "lee", "--tokenizer", "words", "--out", "{out}"], r"error: argument --tokenizer: invalid choice: 'words'"),
+    (["train", "--corpus", "lee", "--tokenizer", "words", "--out", "{out}"], r"error: tokenizer must be one of 'simple', 'whitespace', got 'words'"),
 ]
 
 

@@ -46,7 +46,7 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--corpus", default="reuters",
                         help="reuters, lee, a UTF-8 text file (one document per line), or a folder of them "
                              "(*.txt, *.text, *.cor, searched recursively)")
-    parser.add_argument("--tokenizer", choices=("simple", "whitespace"), default="simple",
+    parser.add_argument("--tokenizer", default="simple",
                         help="for text files: simple = gensim's simple_preprocess (lower-cased words, default); "
                              "whitespace = line.split(), as gensim's LineSentence")
     parser.add_argument("--data-path", help="file or folder to look in first for the Reuters files")
@@ -80,11 +80,13 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from .. import files
     from . import compare as compare_mod
+    from .corpora import check_tokenizer
     from .settings import check_settings
     from .trainer import resolve_corpus, train
 
     settings = _settings(args)
     check_settings(settings)  # before TensorFlow starts: a bad setting answers at once
+    check_tokenizer(args.tokenizer)
     if args.command == "train":
         corpus = resolve_corpus(args.corpus, data_path=args.data_path, tokenizer=args.tokenizer)
         out = files.ensure_writable_dir(args.out, argument="out")

@@ -47,6 +47,39 @@ import numpy as np
 MAX_EXP = 6.0
 
 
+def compilation_cache_dir():
+    """Where XLA keeps the compiled steps between processes: ``$ZOO_XLA_CACHE``, or
+    ``$XDG_CACHE_HOME/zoo/xla`` (``~/.cache/zoo/xla``); ``ZOO_XLA_CACHE=0`` turns it off (None)."""
+    import os
+    from pathlib import Path
+
+    value = os.environ.get("ZOO_XLA_CACHE")
+    if value is not None:
+        return None if value.strip() in ("", "0") else Path(value)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "zoo" / "xla"
+
+
+def use_compilation_cache() -> None:
+    """Turn on TensorFlow's persistent XLA cache (``--tf_xla_persistent_cache_directory``).
+
+    XLA compiling the step is most of the fixed cost of a run (a second or more on two cores),
+    the same for every run with the same settings and vocabulary size: a later run loads the
+    compiled step instead. TensorFlow reads ``TF_XLA_FLAGS`` at its first XLA compilation, so
+    this acts only before that, and leaves a cache directory set in ``TF_XLA_FLAGS`` alone.
+    """
+    import os
+
+    directory = compilation_cache_dir()
+    flags = os.environ.get("TF_XLA_FLAGS", "")
+    if directory is None or "tf_xla_persistent_cache_directory" in flags:
+        return
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return  # no writable cache: compile every time
+    os.environ["TF_XLA_FLAGS"] = f"{flags} --tf_xla_persistent_cache_directory={directory}".strip()
+
+
 def build_train_function(input_table, output_table, *, sg: int, window: int, block_size: int, part_words: int,
                          parts: int, negative: int, shared_negatives: int, cbow_mean: int, max_row_step):
     """A ``tf.function(tok, doc, reduced, noise, lr)`` that trains in place and returns the loss.
@@ -72,6 +105,7 @@ def build_train_function(input_table, output_table, *, sg: int, window: int, blo
     of the true word's score plus, per noise word, ``-log sigmoid(-score)``, pairs beyond
     ``MAX_EXP`` left out, as gensim leaves them out), noise words weighted as in the update.
     """
+    use_compilation_cache()
     import tensorflow as tf
 
     W, T, K = int(window), int(block_size), int(shared_negatives)
