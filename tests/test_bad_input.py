@@ -378,6 +378,14 @@ def _one_shot(tmp_path):
     return (doc for doc in [["a", "b"]] * 10)
 
 
+def _folder_without_text(tmp_path):
+    folder = tmp_path / "texts"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "table.csv").write_text("a,b\n", encoding="utf-8")
+    (folder / ".hidden.txt").write_text("hidden words\n", encoding="utf-8")
+    return str(folder)
+
+
 WORD2VEC_TRAIN_CASES = [
     ("empty corpus", [], {}, ValueError, r"corpus: list is empty \(0 documents, 0 words\)"),
     ("only empty documents", [[], []], {}, ValueError, r"corpus: list is empty \(2 documents, 0 words\)"),
@@ -400,6 +408,12 @@ WORD2VEC_TRAIN_CASES = [
     ("hs=1", "lee", {"hs": 1}, ValueError, r"hs must be 0: hierarchical softmax is not implemented"),
     ("misspelt setting", "lee", {"windw": 3}, ValueError, r"unknown Word2Vec setting\(s\) 'windw' \(did you mean 'window'\?\); allowed: sg, "),
     ("engine setting", "lee", {"chunk_words": 1000}, ValueError, r"chunk_words must be a multiple of block_size \* parts \(64 \* 1\), got 1000"),
+    ("folder without text files", _folder_without_text, {}, ValueError,
+     r"corpus: folder '.*texts' has no text files \(a text file ends in \.txt, \.text, \.cor; searched recursively, "
+     r"hidden ones skipped\)"),
+    ("missing folder", "/nonexistent/corpus_dir/", {}, FileNotFoundError,
+     r"corpus: no such file '/nonexistent/corpus_dir' \(give a text file, a folder of text files, 'reuters' or 'lee'\)"),
+    ("unknown tokenizer", "lee", {"tokenizer": "words"}, ValueError, r"tokenizer must be one of 'simple', 'whitespace', got 'words'"),
 ]
 
 
@@ -431,6 +445,9 @@ WORD2VEC_CLI_CASES = [
     (["compare", "--corpus", "lee", "--sg", "3", "--out", "{out}"], r"error: sg must be 0 or 1, got 3"),
     (["train", "--corpus", "lee", "--set", "chunk_words=" + "+" * 50_000 + "1", "--out", "{out}"],
      r"error: --set: chunk_words: the value \(50001 characters\) is nested too deeply to parse"),
+    (["train", "--corpus", "{tmp}/readonly", "--out", "{out}"], r"error: corpus: folder '.*readonly' has no text files"),
+    (["train", "--corpus", "{tmp}/missing_dir/", "--out", "{out}"], r"error: corpus: no such file '.*missing_dir'"),
+    (["train", "--corpus", "lee", "--tokenizer", "words", "--out", "{out}"], r"error: tokenizer must be one of 'simple', 'whitespace', got 'words'"),
 ]
 
 

@@ -2,6 +2,7 @@
 
 Examples:
     python -m zoo.word2vec train --corpus reuters --sg 1 --out runs/w2v
+    python -m zoo.word2vec train --corpus texts/ --tokenizer whitespace --out runs/w2v   # a folder of .txt files
     python -m zoo.word2vec compare --corpus reuters --sg 1 --epochs 5
 
 Every gensim setting is a flag with gensim's name (``--vector-size``, ``--window``,
@@ -42,7 +43,12 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
                            help=f"gensim's {name} (default {default})")
     parser.add_argument("--set", action="append", metavar="NAME=VALUE",
                         help="engine setting, e.g. --set chunk_words=4096 (see zoo.word2vec.ENGINE_DEFAULTS)")
-    parser.add_argument("--corpus", default="reuters", help="reuters, lee, or a UTF-8 text file, one document per line")
+    parser.add_argument("--corpus", default="reuters",
+                        help="reuters, lee, a UTF-8 text file (one document per line), or a folder of them "
+                             "(*.txt, *.text, *.cor, searched recursively)")
+    parser.add_argument("--tokenizer", default="simple",
+                        help="for text files: simple = gensim's simple_preprocess (lower-cased words, default); "
+                             "whitespace = line.split(), as gensim's LineSentence")
     parser.add_argument("--data-path", help="file or folder to look in first for the Reuters files")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -54,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train and write vectors (word2vec text/binary, projector TSVs), metrics")
     train.add_argument("--out", required=True, help="folder to write")
     train.add_argument("--probes", help="comma-separated words whose nearest neighbours to print")
+    train.add_argument("--overwrite", action="store_true",
+                       help="start over instead of resuming the unfinished run checkpointed in OUT/checkpoint")
     _add_settings(train)
     compare = sub.add_parser("compare", help="train gensim and ours with the same settings; print and save the table")
     compare.add_argument("--out", help="folder for compare.json and compare.md (default: runs/word2vec_compare_CORPUS_sgN)")
@@ -72,16 +80,22 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from .. import files
     from . import compare as compare_mod
+    from .corpora import check_tokenizer
     from .settings import check_settings
     from .trainer import resolve_corpus, train
 
     settings = _settings(args)
     check_settings(settings)  # before TensorFlow starts: a bad setting answers at once
+    check_tokenizer(args.tokenizer)
     if args.command == "train":
-        corpus = resolve_corpus(args.corpus, data_path=args.data_path)
+        corpus = resolve_corpus(args.corpus, data_path=args.data_path, tokenizer=args.tokenizer)
         out = files.ensure_writable_dir(args.out, argument="out")
         cli.import_tensorflow()
-        result = train(corpus, progress=not args.quiet, **settings)
+        # Each epoch is checkpointed in OUT/checkpoint; the same command after a kill resumes there.
+        result = train(corpus, progress=not args.quiet, tokenizer=args.tokenizer, checkpoint_dir=out / "checkpoint",
+                       overwrite=args.overwrite, **settings)
+        if result.resumed_from_epoch:
+            print(f"resumed from the checkpoint of epoch {result.resumed_from_epoch}", file=sys.stderr)
         name = getattr(corpus, "name", args.corpus)
         # What training produced is written first: nothing optional after it can lose it.
         metrics = {**result.summary(), "corpus": name}
@@ -91,6 +105,9 @@ def main(argv=None) -> int:
         files.save_model(result.model, out / "model.keras")
         files.write_json(out / "settings.json", result.settings)
         files.write_json(out / "metrics.json", metrics)
+        import shutil
+
+        shutil.rmtree(out / "checkpoint", ignore_errors=True)  # the results are saved: the checkpoint is done
         from .applicable import evaluate as evaluate_if_applicable
 
         metrics.update(evaluate_if_applicable(result.wv))  # "not applicable (...)" where no benchmark word is known
@@ -111,7 +128,7 @@ def main(argv=None) -> int:
             files.ensure_writable_dir(args.out, argument="out")
         cli.import_tensorflow()
         report = compare_mod.compare(args.corpus, probes=args.probes, progress=not args.quiet,
-                                     data_path=args.data_path, **settings)
+                                     data_path=args.data_path, tokenizer=args.tokenizer, **settings)
         default = f"runs/word2vec_compare_{Path(report['corpus']).stem}_sg{report['settings']['sg']}"
         out = files.ensure_writable_dir(args.out or default, argument="out")
         table = compare_mod.format_table(report)

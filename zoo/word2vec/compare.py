@@ -97,7 +97,8 @@ def train_gensim(corpus, settings: dict):
     return model, time.perf_counter() - start
 
 
-def compare(corpus="reuters", *, probes=None, progress: bool = True, data_path=None, **settings) -> dict:
+def compare(corpus="reuters", *, probes=None, progress: bool = True, data_path=None, tokenizer: str = "simple",
+            **settings) -> dict:
     """Train gensim and this implementation with the same settings; return the side-by-side report.
 
     Args:
@@ -105,6 +106,7 @@ def compare(corpus="reuters", *, probes=None, progress: bool = True, data_path=N
         probes: probe words for the neighbour overlap (default: :func:`default_probes`).
         progress: show our progress bar.
         data_path: where to look first for the Reuters files.
+        tokenizer: for text files, ``"simple"`` or ``"whitespace"`` (as for :func:`zoo.word2vec.train`).
         **settings: gensim's settings (and the engine's). gensim's ``workers`` defaults
             to the number of cores here, unless given.
 
@@ -123,7 +125,7 @@ def compare(corpus="reuters", *, probes=None, progress: bool = True, data_path=N
     settings = dict(settings)
     settings.setdefault("workers", cpu_count())
     s = check_settings(settings)
-    corpus_obj = resolve_corpus(corpus, data_path=data_path)
+    corpus_obj = resolve_corpus(corpus, data_path=data_path, tokenizer=tokenizer)
     name = getattr(corpus_obj, "name", None) or str(corpus)
     g_settings = gensim_settings(s)
 
@@ -137,7 +139,7 @@ def compare(corpus="reuters", *, probes=None, progress: bool = True, data_path=N
     del scout
 
     gensim_model, gensim_seconds = train_gensim(corpus_obj, g_settings)
-    ours = train(corpus_obj, progress=progress, **s)
+    ours = train(corpus_obj, progress=progress, tokenizer=tokenizer, **s)
     other_model, other_seconds = train_gensim(corpus_obj, {**g_settings, "seed": s["seed"] + 1})
 
     total_words = gensim_model.corpus_total_words * s["epochs"]

@@ -47,9 +47,42 @@ import numpy as np
 MAX_EXP = 6.0
 
 
+def compilation_cache_dir():
+    """Where XLA keeps the compiled steps between processes: ``$ZOO_XLA_CACHE``, or
+    ``$XDG_CACHE_HOME/zoo/xla`` (``~/.cache/zoo/xla``); ``ZOO_XLA_CACHE=0`` turns it off (None)."""
+    import os
+    from pathlib import Path
+
+    value = os.environ.get("ZOO_XLA_CACHE")
+    if value is not None:
+        return None if value.strip() in ("", "0") else Path(value)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "zoo" / "xla"
+
+
+def use_compilation_cache() -> None:
+    """Turn on TensorFlow's persistent XLA cache (``--tf_xla_persistent_cache_directory``).
+
+    XLA compiling the step is most of the fixed cost of a run (a second or more on two cores),
+    the same for every run with the same settings and vocabulary size: a later run loads the
+    compiled step instead. TensorFlow reads ``TF_XLA_FLAGS`` at its first XLA compilation, so
+    this acts only before that, and leaves a cache directory set in ``TF_XLA_FLAGS`` alone.
+    """
+    import os
+
+    directory = compilation_cache_dir()
+    flags = os.environ.get("TF_XLA_FLAGS", "")
+    if directory is None or "tf_xla_persistent_cache_directory" in flags:
+        return
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return  # no writable cache: compile every time
+    os.environ["TF_XLA_FLAGS"] = f"{flags} --tf_xla_persistent_cache_directory={directory}".strip()
+
+
 def build_train_function(input_table, output_table, *, sg: int, window: int, block_size: int, part_words: int,
                          parts: int, negative: int, shared_negatives: int, cbow_mean: int, max_row_step):
-    """A ``tf.function(tok, doc, reduced, noise, lr)`` that trains in place.
+    """A ``tf.function(tok, doc, reduced, noise, lr)`` that trains in place and returns the loss.
 
     Args:
         input_table, output_table: the two ``tf.Variable`` embedding tables (vocab, dim).
@@ -67,8 +100,12 @@ def build_train_function(input_table, output_table, *, sg: int, window: int, blo
     ``tok``, ``doc`` int32 ``(S, parts, part_words + 2W)``: word ids and document
     ids of the centre words with ``W`` neighbours on each side (document -1 =
     padding); ``reduced`` int32 ``(S, parts, part_words)``: each centre's window;
-    ``noise`` int32 ``(S, parts, part_words // T, K)``; ``lr`` float32 ``(S,)``.
+    ``noise`` int32 ``(S, parts, part_words // T, K)``; ``lr`` float32 ``(S,)``. It returns
+    the float64 sum of gensim's ``compute_loss`` terms over the pairs trained (``-log sigmoid``
+    of the true word's score plus, per noise word, ``-log sigmoid(-score)``, pairs beyond
+    ``MAX_EXP`` left out, as gensim leaves them out), noise words weighted as in the update.
     """
+    use_compilation_cache()
     import tensorflow as tf
 
     W, T, K = int(window), int(block_size), int(shared_negatives)
@@ -81,9 +118,11 @@ def build_train_function(input_table, output_table, *, sg: int, window: int, blo
     offsets = [o for o in range(-W, W + 1) if o]                   # CBOW: context offsets
     offset = tf.constant(np.arange(T + 2 * W)[:, None] - W - np.arange(T)[None, :], tf.int32)  # context - centre
 
-    def sigmoid_error(score, label):
-        """gensim's ``(label - sigmoid(score))``, zero where |score| >= MAX_EXP."""
-        return (label - tf.sigmoid(score)) * tf.cast(tf.abs(score) < MAX_EXP, score.dtype)
+    def error_and_loss(score, label):
+        """gensim's ``(label - sigmoid(score))`` and its ``compute_loss`` term ``-log sigmoid(+-score)``,
+        both zero where |score| >= MAX_EXP (gensim skips such a pair, for the update and the loss)."""
+        inside = tf.cast(tf.abs(score) < MAX_EXP, score.dtype)
+        return (label - tf.sigmoid(score)) * inside, -tf.math.log_sigmoid(score if label else -score) * inside
 
     @tf.function(jit_compile=True, autograph=False)
     def part_updates(table_in, table_out, tok, doc, reduced, noise, lr):
@@ -106,14 +145,16 @@ def build_train_function(input_table, output_table, *, sg: int, window: int, blo
         targets = tf.concat([y, z], 1)                             # (nb, T+K, d)
         score = tf.matmul(x, targets, transpose_b=True)            # (nb, T+2W, T+K)
         uses = tf.matmul(pair, not_centre)                         # (nb, T+2W, K): pairs using each noise word
-        g = tf.concat([pair * sigmoid_error(score[..., :T], 1.0),
-                       uses * (noise_weight * sigmoid_error(score[..., T:], 0.0))], -1) * lr
+        e_pos, l_pos = error_and_loss(score[..., :T], 1.0)
+        e_neg, l_neg = error_and_loss(score[..., T:], 0.0)
+        g = tf.concat([pair * e_pos, uses * (noise_weight * e_neg)], -1) * lr
+        loss = tf.reduce_sum(pair * l_pos) + noise_weight * tf.reduce_sum(uses * l_neg)
         d_in = tf.matmul(g, targets)                               # (nb, T+2W, d)
         d_out = tf.matmul(g, x, transpose_a=True)                  # (nb, T+K, d)
         # Blocks overlap by 2W words: add their updates per chunk position before the scatter.
         d_in = tf.math.unsorted_segment_sum(tf.reshape(d_in, [-1, dim]), tf.reshape(context_rows, [-1]), L + 2 * W)
         return (tok, d_in,
-                tf.reshape(tf.concat([tok_ctr, noise], 1), [-1]), tf.reshape(d_out, [-1, dim]))
+                tf.reshape(tf.concat([tok_ctr, noise], 1), [-1]), tf.reshape(d_out, [-1, dim]), loss)
 
     def cbow_part_updates(table_in, table_out, tok, doc, reduced, noise, lr):
         """CBOW without blocks of pairs: each centre's context is the 2W shifted rows around it."""
@@ -131,9 +172,12 @@ def build_train_function(input_table, output_table, *, sg: int, window: int, blo
         z = tf.gather(table_out, noise)                              # (nb, K, d) output vectors of noise words
         hb = tf.reshape(h, [nb, T, dim])
         not_centre = tf.cast(tf.reshape(tok_ctr, [nb, T])[:, :, None] != noise[:, None, :], tf.float32)  # (nb, T, K)
-        g_pos = has_context * sigmoid_error(tf.reduce_sum(h * y, -1), 1.0) * lr                # (L,)
-        g_neg = (tf.reshape(has_context, [nb, T])[..., None] * not_centre * noise_weight
-                 * sigmoid_error(tf.matmul(hb, z, transpose_b=True), 0.0) * lr)                 # (nb, T, K)
+        e_pos, l_pos = error_and_loss(tf.reduce_sum(h * y, -1), 1.0)                            # (L,)
+        e_neg, l_neg = error_and_loss(tf.matmul(hb, z, transpose_b=True), 0.0)                   # (nb, T, K)
+        neg_weight = tf.reshape(has_context, [nb, T])[..., None] * not_centre * noise_weight
+        g_pos = has_context * e_pos * lr
+        g_neg = neg_weight * e_neg * lr
+        loss = tf.reduce_sum(has_context * l_pos) + tf.reduce_sum(neg_weight * l_neg)
         d_h = g_pos[:, None] * y + tf.reshape(tf.matmul(g_neg, z), [L, dim])                   # (L, d)
         if not cbow_mean:
             d_h = d_h / tf.maximum(count, 1.0)[:, None]
@@ -145,7 +189,8 @@ def build_train_function(input_table, output_table, *, sg: int, window: int, blo
                          for k, o in enumerate(offsets)])
         d_out = tf.concat([tf.reshape(g_pos[:, None] * h, [nb, T, dim]), tf.matmul(g_neg, hb, transpose_a=True)], 1)
         return (tok, d_in,
-                tf.reshape(tf.concat([tf.reshape(tok_ctr, [nb, T]), noise], 1), [-1]), tf.reshape(d_out, [-1, dim]))
+                tf.reshape(tf.concat([tf.reshape(tok_ctr, [nb, T]), noise], 1), [-1]), tf.reshape(d_out, [-1, dim]),
+                loss)
 
     def capped(rows, update, lr):
         """Scale a row's summed update down so that ``lr * occurrences <= max_row_step``."""
@@ -161,10 +206,13 @@ def build_train_function(input_table, output_table, *, sg: int, window: int, blo
         output_table.scatter_add(tf.IndexedSlices(capped(rows_out, d_out, lr), rows_out))
 
     def step_of(part_fn, apply):
-        """A step: every part's updates, computed from the tables as they stand, then ``apply``."""
+        """A step: every part's updates, computed from the tables as they stand, then ``apply``;
+        returns the step's loss (float32: a few thousand terms)."""
         def step(tok, doc, reduced, noise, lr):
             table_in, table_out = input_table.read_value(), output_table.read_value()
-            apply([part_fn(table_in, table_out, tok[p], doc[p], reduced[p], noise[p], lr) for p in range(parts)], lr)
+            results = [part_fn(table_in, table_out, tok[p], doc[p], reduced[p], noise[p], lr) for p in range(parts)]
+            apply(results, lr)
+            return tf.add_n([r[4] for r in results])
         return step
 
     xla = functools.partial(tf.function, jit_compile=True, autograph=False)
@@ -179,13 +227,14 @@ def build_train_function(input_table, output_table, *, sg: int, window: int, blo
     # autograph=False everywhere: the loop is written as tf.while_loop, which halves the tracing time.
     @tf.function(input_signature=signature, autograph=False)
     def train_steps(tok, doc, reduced, noise, lr):
-        def one_step(s):
-            step(tok[s], doc[s], reduced[s], noise[s], lr[s])
-            return (s + 1,)
+        def one_step(s, loss):
+            step_loss = step(tok[s], doc[s], reduced[s], noise[s], lr[s])
+            return s + 1, loss + tf.cast(step_loss, tf.float64)  # float64 across steps: no overflow, no lost digits
 
         steps = tf.shape(tok)[0]
-        tf.while_loop(lambda s: s < steps, one_step, (tf.constant(0),), parallel_iterations=1)  # steps in order
-        return steps
+        _, loss = tf.while_loop(lambda s, _: s < steps, one_step, (tf.constant(0), tf.constant(0.0, tf.float64)),
+                                parallel_iterations=1)  # steps in order
+        return loss
 
     return train_steps
 

@@ -12,9 +12,11 @@ raw words), everything is array arithmetic, never a Python loop per word pair:
 6. the learning rate of each step from the raw words seen so far (gensim's linear decay).
 
 Memory stays bounded: only one piece is expanded at a time, and pairs are never
-materialised (the engine forms them from the windows). The ids of the corpus are
-kept between epochs while they fit in ``cache_words`` words; a larger corpus is
-read again each epoch, as gensim reads it.
+materialised (the engine forms them from the windows). The trainer reads the
+pieces from the token-id cache on disk that the vocabulary pass wrote
+(:mod:`zoo.word2vec.corpora`); given a corpus instead, the stream keeps its ids
+between epochs while they fit in ``cache_words`` words and reads a larger corpus
+again each epoch.
 
 Every random draw of a piece comes from ``numpy.random.default_rng([seed, epoch,
 piece])``, so a seeded run is repeatable whatever is cached.
@@ -57,11 +59,18 @@ class Stream:
         vocab: the :class:`zoo.word2vec.vocab.Vocabulary` built from it.
         settings: checked settings (:func:`zoo.word2vec.settings.check_settings`).
         parts: parts per step (the engine computes them concurrently).
-        cache_words: keep ids between epochs up to this many words.
+        cache_words: keep ids between epochs up to this many words (when ``pieces`` is not given).
+        pieces: a function returning an iterator of ``(ids, doc, raw_words)`` per piece (the trainer
+            passes :meth:`zoo.word2vec.corpora.TokenCache.pieces`); then ``corpus`` is not read.
+        session: 0 for a first training, 1, 2... for each continued training (``train_more``):
+            part of the random draws' key, so that continued training draws afresh.
     """
 
-    def __init__(self, corpus, vocab, settings: dict, *, parts: int, cache_words: int = CACHE_WORDS):
+    def __init__(self, corpus, vocab, settings: dict, *, parts: int, cache_words: int = CACHE_WORDS, pieces=None,
+                 session: int = 0):
         self.corpus = corpus
+        self._source = pieces
+        self.session = int(session)
         self.vocab = vocab
         self.s = settings
         self.parts = parts
@@ -89,6 +98,9 @@ class Stream:
     # ------------------------------------------------------------------ pieces
     def _pieces(self):
         """Yield ``(ids, doc, raw_words)`` per piece: int32 ids of known words, their document index."""
+        if self._source is not None:
+            yield from self._source()
+            return
         if self._cache is not None:
             yield from self._cache
             return
@@ -121,7 +133,7 @@ class Stream:
         s, total = self.s, self.vocab.total_words
         raw_before = 0
         for number, (ids, doc, raw) in enumerate(self._pieces()):
-            rng = np.random.default_rng([s["seed"], epoch, number])
+            rng = np.random.default_rng([s["seed"], epoch, number] + ([self.session] if self.session else []))
             yield from self._piece_batches(ids, doc, raw, rng, epoch, raw_before / total, raw / total)
             raw_before += raw
 

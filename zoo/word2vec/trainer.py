@@ -14,8 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import files, datasets, registry
-from . import engine, pipeline, vocab as vocab_mod
+import contextlib
+import json
+import tempfile
+
+from .. import checks, files, rundir, registry
+from . import corpora, engine, pipeline, vocab as vocab_mod
 from .settings import check_settings
 
 #: "training words/second", for this implementation and for gensim alike: raw corpus
@@ -26,23 +30,15 @@ WORDS_PER_SECOND = ("raw corpus words x epochs / wall-clock training seconds "
                     "(vocabulary building excluded; reading the corpus during training included)")
 
 
-def resolve_corpus(corpus, *, data_path=None):
-    """A restartable iterable of token lists from a name (``"reuters"``, ``"lee"``), a path, or an iterable.
+def resolve_corpus(corpus, *, data_path=None, tokenizer: str = "simple"):
+    """A restartable iterable of token lists from a name (``"reuters"``, ``"lee"``), a text file, a
+    folder of text files, or an iterable (see :func:`zoo.word2vec.corpora.open_corpus`).
 
     Raises:
         TypeError: a one-shot iterator (a generator), or not an iterable.
-        ValueError, FileNotFoundError: see :func:`zoo.datasets.corpus`.
+        ValueError, FileNotFoundError: an unknown name, a missing path, a folder without text files.
     """
-    if isinstance(corpus, (str, os.PathLike)):
-        return datasets.corpus(corpus, path=data_path)
-    if isinstance(corpus, (bytes, bytearray)) or not hasattr(corpus, "__iter__"):
-        raise TypeError(f"corpus must be 'reuters', 'lee', a text file path or an iterable of token lists; got {type(corpus).__name__}")
-    if iter(corpus) is corpus:
-        raise TypeError(
-            "corpus must be restartable (a list, or an iterable that can be iterated once per epoch such as "
-            f"zoo.datasets.corpus(...)); got a one-shot {type(corpus).__name__}"
-        )
-    return corpus
+    return corpora.open_corpus(corpus, tokenizer=tokenizer, data_path=data_path)
 
 
 class Word2VecResult:
@@ -57,9 +53,14 @@ class Word2VecResult:
         compile_seconds: of ``train_seconds``, the first call's tracing and XLA compilation.
         words_per_second: ``vocab.total_words * epochs / train_seconds`` (:data:`WORDS_PER_SECOND`).
         centre_words: centre words trained over all epochs (after subsampling).
+        history: per epoch, ``loss`` (gensim's ``compute_loss`` sum over the epoch's pairs, in
+            float64) and ``centre_words``; continued training appends to it.
+        tokenizer: how text files were tokenised (``"simple"`` or ``"whitespace"``).
+        resumed_from_epoch: epochs restored from a checkpoint (0 = none).
     """
 
-    def __init__(self, model, vocab, settings, *, train_seconds, vocab_seconds, compile_seconds, centre_words):
+    def __init__(self, model, vocab, settings, *, train_seconds, vocab_seconds, compile_seconds, centre_words,
+                 history=None, tokenizer="simple", resumed_from_epoch=0, session=0):
         self.model = model
         self.vocab = vocab
         self.settings = dict(settings)
@@ -67,7 +68,53 @@ class Word2VecResult:
         self.vocab_seconds = float(vocab_seconds)
         self.compile_seconds = float(compile_seconds)
         self.centre_words = int(centre_words)
+        self.history = history if history is not None else {"loss": [], "centre_words": []}
+        self.tokenizer = tokenizer
+        self.resumed_from_epoch = int(resumed_from_epoch)
+        self.session = int(session)
         self._wv = None
+
+    def train_more(self, corpus, *, epochs=None, progress: bool = True, data_path=None, tokenizer=None):
+        """Continue training on ``corpus``, as gensim's ``build_vocab(corpus, update=True)`` then ``train``.
+
+        Words of ``corpus`` seen at least ``min_count`` times that are new get new rows (gensim's
+        initial vectors for those rows, zero output vectors); every known word's count grows by its
+        count in ``corpus``; the learning rate decays from ``alpha`` to ``min_alpha`` again over
+        ``epochs`` (default: this result's). The result is updated in place (as a gensim model is)
+        and returned; ``history`` gains the new epochs.
+
+        Raises:
+            ValueError, TypeError, FileNotFoundError: as for :func:`train`.
+        """
+        s = dict(self.settings)
+        if epochs is not None:
+            s["epochs"] = checks.positive_int("epochs", epochs)
+        tokenizer = corpora.check_tokenizer(tokenizer or self.tokenizer)
+        source = corpora.open_corpus(corpus, tokenizer=tokenizer, data_path=data_path)
+        with tempfile.TemporaryDirectory(prefix="zoo-word2vec-") as work:
+            start = time.perf_counter()
+            words, counts, index, total, documents, cache = corpora.scan(
+                source, Path(work) / "tokens.i32", piece_words=pipeline.PIECE_WORDS, max_vocab_size=s["max_vocab_size"])
+            vocab = vocab_mod.update(self.vocab, words, counts, total, documents, min_count=s["min_count"],
+                                     sample=s["sample"], ns_exponent=s["ns_exponent"], name=vocab_mod.describe(source))
+            vocab_seconds = time.perf_counter() - start
+            old = len(self.vocab)
+            tables = [self.vectors, np.asarray(self.model.get_layer("output_vectors").embeddings)]
+            model = _create_model(s, len(vocab))
+            grown = [np.asarray(model.get_layer(n).embeddings) for n in ("input_vectors", "output_vectors")]
+            for table, new in zip(tables, grown):
+                new[:old] = table  # new rows: gensim's initial vectors (input) and zeros (output)
+            _assign(model, *grown)
+            run = _run_epochs(model, vocab, s, cache, _mapping(index, vocab), source, progress=progress,
+                              session=self.session + 1)
+        self.model, self.vocab, self.settings, self._wv = model, vocab, s, None
+        self.session += 1
+        self.train_seconds, self.vocab_seconds = run["train_seconds"], vocab_seconds
+        self.compile_seconds, self.centre_words = run["compile_seconds"], run["centre_words"]
+        for key in self.history:
+            self.history[key] += run["history"][key]
+        self.resumed_from_epoch = 0
+        return self
 
     @property
     def words_per_second(self) -> float:
@@ -135,17 +182,171 @@ class Word2VecResult:
             "compile_seconds": round(self.compile_seconds, 3), "vocab_seconds": round(self.vocab_seconds, 3),
             "words_per_second": round(self.words_per_second),
             "words_per_second_means": WORDS_PER_SECOND,
+            "loss_per_epoch": [round(x, 1) for x in self.history["loss"]],
+            "tokenizer": self.tokenizer, "resumed_from_epoch": self.resumed_from_epoch,
         }
 
 
-def train(corpus, *, progress: bool = True, data_path=None, **settings) -> Word2VecResult:
+def _create_model(s: dict, vocab_size: int):
+    name = "word2vec_skipgram" if s["sg"] else "word2vec_cbow"
+    extra = {} if s["sg"] else {"window": s["window"], "cbow_mean": s["cbow_mean"]}
+    return registry.create_model(name, vocab_size=vocab_size, vector_size=s["vector_size"], negative=s["negative"],
+                                 seed=s["seed"], compile=False, **extra)
+
+
+def _assign(model, vectors, output_vectors) -> None:
+    model.get_layer("input_vectors").embeddings.assign(vectors)
+    model.get_layer("output_vectors").embeddings.assign(output_vectors)
+
+
+def _mapping(index: dict, vocab) -> np.ndarray:
+    """First-occurrence id (the token cache's) -> vocabulary row, -1 for words not kept."""
+    mapping = np.full(max(len(index), 1), -1, np.int32)
+    for row, word in enumerate(vocab.words):
+        i = index.get(word)
+        if i is not None:
+            mapping[i] = row
+    return mapping
+
+
+class _Checkpoint:
+    """The tables, the vocabulary counts and the history after each epoch, in ``directory``.
+
+    ``state.json`` names the ``.npz`` it belongs to and is replaced only after that file is
+    complete, so a kill at any moment leaves a consistent pair (the previous epoch's, or the new).
+    """
+
+    def __init__(self, directory):
+        self.dir = Path(directory)
+
+    def load(self):
+        path = self.dir / "state.json"
+        if not path.is_file():
+            return None
+        state = json.loads(path.read_text(encoding="utf-8"))
+        with np.load(self.dir / state["arrays"], allow_pickle=False) as f:
+            state["tables"] = (f["input_vectors"], f["output_vectors"])
+            state["words"], state["counts"] = f["words"].tolist(), f["counts"]
+        return state
+
+    def save(self, model, vocab, *, epoch: int, settings: dict, history: dict, corpus: str) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        name = f"epoch-{epoch:04d}.npz"
+        with files.atomic_path(self.dir / name) as tmp, open(tmp, "wb") as f:
+            np.savez(f, input_vectors=np.asarray(model.get_layer("input_vectors").embeddings),
+                     output_vectors=np.asarray(model.get_layer("output_vectors").embeddings),
+                     words=np.array(vocab.words, dtype=str), counts=vocab.counts)
+        previous = {p.name for p in self.dir.glob("epoch-*.npz")} - {name}
+        files.write_json(self.dir / "state.json", {"epoch": epoch, "arrays": name, "settings": settings,
+                                                   "history": history, "corpus": corpus})
+        for old in previous:
+            (self.dir / old).unlink(missing_ok=True)
+
+    def clear(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _run_epochs(model, vocab, s: dict, cache, mapping, source, *, progress: bool, start_epoch: int = 0,
+                history=None, checkpoint=None, corpus_name: str = "", session: int = 0) -> dict:
+    """Train epochs ``start_epoch..epochs-1`` on the token cache; checkpoint after each one."""
+    parts = s["parts"]
+    step = engine.build_train_function(
+        model.get_layer("input_vectors").embeddings.value, model.get_layer("output_vectors").embeddings.value,
+        sg=s["sg"], window=s["window"], block_size=s["block_size"], part_words=s["chunk_words"] // parts, parts=parts,
+        negative=s["negative"], shared_negatives=s["shared_negatives"], cbow_mean=s["cbow_mean"],
+        max_row_step=s["max_row_step"])
+    stream = pipeline.Stream(None, vocab, s, parts=parts, pieces=lambda: cache.pieces(mapping), session=session)
+    history = {"loss": [], "centre_words": []} if history is None else {k: list(v) for k, v in history.items()}
+    check = getattr(source, "check_unchanged", lambda: None)
+
+    def produce():
+        for epoch in range(start_epoch, s["epochs"]):
+            yield from ((epoch, batch) for batch in stream.batches(epoch))
+            yield epoch, None  # the epoch is complete
+
+    from tqdm.auto import tqdm
+
+    centre_words = epoch_centres = 0
+    epoch_loss = 0.0
+    start = time.perf_counter()
+    remaining = s["epochs"] - start_epoch
+    # One pipeline thread for all epochs: it prepares the first batches while the step
+    # compiles, and each epoch's first batches while the previous epoch trains.
+    with pipeline.prefetch(produce()) as batches, \
+            tqdm(total=vocab.total_words * remaining, unit="word", unit_scale=True, disable=not progress,
+                 desc=f"{model.name} ({len(vocab):,} words)", smoothing=0.1) as bar:
+        # Tracing and XLA compilation happen on the first call; they count as training time
+        # and are also reported on their own.
+        step(*engine.empty_inputs(parts=parts, part_words=s["chunk_words"] // parts, window=s["window"],
+                                  block_size=s["block_size"], shared_negatives=s["shared_negatives"]))
+        compile_seconds = time.perf_counter() - start
+        last = ""
+        check()  # a corpus file that changed since the vocabulary pass: stop before training on it
+        for epoch, batch in batches:
+            if batch is None:
+                history["loss"].append(epoch_loss)
+                history["centre_words"].append(epoch_centres)
+                last = f", loss {epoch_loss:.5g} (epoch {epoch + 1})"
+                bar.set_postfix_str(f"epoch {epoch + 1}/{s['epochs']}{last}")
+                if progress:
+                    bar.write(f"epoch {epoch + 1}/{s['epochs']}: loss {epoch_loss:.6g} over "
+                              f"{epoch_centres:,} centre words")
+                if not np.all(np.isfinite(model.get_layer("input_vectors").embeddings)):
+                    raise FloatingPointError(
+                        f"training diverged (non-finite word vectors); lower alpha (got {s['alpha']})")
+                if checkpoint is not None:
+                    checkpoint.save(model, vocab, epoch=epoch + 1, settings=s, history=history, corpus=corpus_name)
+                epoch_loss, epoch_centres = 0.0, 0
+                if epoch + 1 < s["epochs"]:
+                    check()  # before the next epoch; the checkpoint of this one is kept
+                continue
+            bar.set_postfix_str(f"epoch {epoch + 1}/{s['epochs']}{last}", refresh=False)
+            epoch_loss += float(step(batch.tok, batch.doc, batch.reduced, batch.noise, batch.lr))
+            epoch_centres += batch.centre_words
+            centre_words += batch.centre_words
+            bar.update(batch.raw_words)
+    return {"train_seconds": time.perf_counter() - start, "compile_seconds": compile_seconds,
+            "centre_words": centre_words, "history": history}
+
+
+@contextlib.contextmanager
+def _workdir(checkpoint_dir):
+    """Where the token cache goes: inside the checkpoint folder (so a kill leaves nothing
+    elsewhere), or a temporary folder; the cache is removed at the end."""
+    if checkpoint_dir is None:
+        with tempfile.TemporaryDirectory(prefix="zoo-word2vec-") as work:
+            yield Path(work)
+        return
+    work = Path(checkpoint_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        yield work
+    finally:
+        (work / "tokens.i32").unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            work.rmdir()  # only if empty: no epoch was checkpointed (an error before the first)
+
+
+def train(corpus, *, progress: bool = True, data_path=None, tokenizer: str = "simple", checkpoint_dir=None,
+          overwrite: bool = False, **settings) -> Word2VecResult:
     """Train Word2Vec (skip-gram or CBOW with negative sampling) with gensim's settings.
 
     Args:
         corpus: ``"reuters"``, ``"lee"``, the path of a UTF-8 text file (one document per
-            line), or any restartable iterable of token lists (as for gensim).
-        progress: show a progress bar with words/second (tqdm).
+            line) or of a folder of them (``*.txt``, ``*.text``, ``*.cor``, recursively), or any
+            restartable iterable of token lists (as for gensim). It is streamed: one pass
+            counts the words and writes the token ids to a cache file (4 bytes a word, in the
+            checkpoint folder or a temporary one, removed at the end); the epochs read that.
+        progress: show a progress bar with words/second and the loss of the last epoch (tqdm).
         data_path: where to look first for the Reuters files.
+        tokenizer: for text files: ``"simple"`` (gensim's ``simple_preprocess``, lower-cased
+            alphabetic tokens) or ``"whitespace"`` (``line.split()``, gensim's ``LineSentence``).
+        checkpoint_dir: save the tables and history there after each epoch; a checkpoint found
+            there is resumed (same settings and corpus), so a killed run ends with the same
+            vectors as an uninterrupted one. Kept after training (the caller removes it).
+        overwrite: start over, deleting a checkpoint in ``checkpoint_dir``.
         **settings: gensim's ``Word2Vec`` settings by gensim's names, with gensim's
             defaults (``sg``, ``vector_size``, ``window``, ``negative``, ``ns_exponent``,
             ``sample``, ``min_count``, ``max_vocab_size``, ``max_final_vocab``, ``alpha``,
@@ -159,6 +360,8 @@ def train(corpus, *, progress: bool = True, data_path=None, **settings) -> Word2
         ValueError, TypeError: a bad setting, an empty corpus, no word reaching
             ``min_count``, a non-UTF-8 file... (named in the message).
         FileNotFoundError: a corpus file that does not exist.
+        ValueError: a corpus file that changes during training (its size or modification
+            time; the last checkpoint is kept); a checkpoint of other settings or another corpus.
 
     Example:
         >>> from zoo import word2vec
@@ -166,46 +369,39 @@ def train(corpus, *, progress: bool = True, data_path=None, **settings) -> Word2
         >>> result.wv.most_similar("police", topn=3)                          # doctest: +SKIP
     """
     s = check_settings(settings)
-    corpus = resolve_corpus(corpus, data_path=data_path)
-    start = time.perf_counter()
-    vocab = vocab_mod.build(corpus, min_count=s["min_count"], max_vocab_size=s["max_vocab_size"],
-                            max_final_vocab=s["max_final_vocab"], sample=s["sample"], ns_exponent=s["ns_exponent"])
-    vocab_seconds = time.perf_counter() - start
-
-    name = "word2vec_skipgram" if s["sg"] else "word2vec_cbow"
-    extra = {} if s["sg"] else {"window": s["window"], "cbow_mean": s["cbow_mean"]}
-    model = registry.create_model(name, vocab_size=len(vocab), vector_size=s["vector_size"], negative=s["negative"],
-                                  seed=s["seed"], compile=False, **extra)
-    parts = s["parts"]
-    step = engine.build_train_function(
-        model.get_layer("input_vectors").embeddings.value, model.get_layer("output_vectors").embeddings.value,
-        sg=s["sg"], window=s["window"], block_size=s["block_size"], part_words=s["chunk_words"] // parts, parts=parts,
-        negative=s["negative"], shared_negatives=s["shared_negatives"], cbow_mean=s["cbow_mean"],
-        max_row_step=s["max_row_step"])
-    stream = pipeline.Stream(corpus, vocab, s, parts=parts)
-
-    from tqdm.auto import tqdm
-
-    centre_words = 0
-    start = time.perf_counter()
-    # One pipeline thread for all epochs: it prepares the first batches while the step
-    # compiles, and each epoch's first batches while the previous epoch trains.
-    epochs = ((epoch, batch) for epoch in range(s["epochs"]) for batch in stream.batches(epoch))
-    with pipeline.prefetch(epochs) as batches, \
-            tqdm(total=vocab.total_words * s["epochs"], unit="word", unit_scale=True, disable=not progress,
-                 desc=f"{name} ({len(vocab):,} words)", smoothing=0.1) as bar:
-        # Tracing and XLA compilation happen on the first call; they count as training time
-        # and are also reported on their own.
-        step(*engine.empty_inputs(parts=parts, part_words=s["chunk_words"] // parts, window=s["window"],
-                                  block_size=s["block_size"], shared_negatives=s["shared_negatives"]))
-        compile_seconds = time.perf_counter() - start
-        for epoch, batch in batches:
-            bar.set_postfix_str(f"epoch {epoch + 1}/{s['epochs']}", refresh=False)
-            step(batch.tok, batch.doc, batch.reduced, batch.noise, batch.lr)
-            centre_words += batch.centre_words
-            bar.update(batch.raw_words)
-    train_seconds = time.perf_counter() - start
-    if not np.all(np.isfinite(model.get_layer("input_vectors").embeddings)):
-        raise FloatingPointError(f"training diverged (non-finite word vectors); lower alpha (got {s['alpha']})")
-    return Word2VecResult(model, vocab, s, train_seconds=train_seconds, vocab_seconds=vocab_seconds,
-                          compile_seconds=compile_seconds, centre_words=centre_words)
+    source = resolve_corpus(corpus, data_path=data_path, tokenizer=tokenizer)
+    corpus_name = vocab_mod.describe(source)
+    checkpoint = _Checkpoint(checkpoint_dir) if checkpoint_dir is not None else None
+    state = None
+    if checkpoint is not None:
+        if overwrite:
+            checkpoint.clear()
+        state = checkpoint.load()
+        if state is not None:
+            changed = rundir.settings_changed(state["settings"], json.loads(json.dumps(s)))
+            if changed:
+                raise ValueError(f"checkpoint_dir: {checkpoint.dir} holds a checkpoint with other settings "
+                                 f"({'; '.join(changed)}); use its settings to resume, overwrite=True "
+                                 "(--overwrite) to start over, or another folder")
+    with _workdir(checkpoint_dir) as work:
+        start = time.perf_counter()
+        words, counts, index, total, documents, cache = corpora.scan(
+            source, work / "tokens.i32", piece_words=pipeline.PIECE_WORDS, max_vocab_size=s["max_vocab_size"])
+        vocab = vocab_mod.from_counts(words, counts, total, documents, min_count=s["min_count"],
+                                      max_final_vocab=s["max_final_vocab"], sample=s["sample"],
+                                      ns_exponent=s["ns_exponent"], name=corpus_name)
+        vocab_seconds = time.perf_counter() - start
+        model = _create_model(s, len(vocab))
+        start_epoch, history = 0, None
+        if state is not None:
+            if state["words"] != vocab.words or not np.array_equal(state["counts"], vocab.counts):
+                raise ValueError(f"corpus: {corpus_name} is not the corpus checkpointed in {checkpoint.dir} (its "
+                                 "vocabulary or counts differ); give that corpus, or overwrite=True (--overwrite) "
+                                 "to start over")
+            _assign(model, *state["tables"])
+            start_epoch, history = int(state["epoch"]), state["history"]
+        run = _run_epochs(model, vocab, s, cache, _mapping(index, vocab), source, progress=progress,
+                          start_epoch=start_epoch, history=history, checkpoint=checkpoint, corpus_name=corpus_name)
+    return Word2VecResult(model, vocab, s, train_seconds=run["train_seconds"], vocab_seconds=vocab_seconds,
+                          compile_seconds=run["compile_seconds"], centre_words=run["centre_words"],
+                          history=run["history"], tokenizer=tokenizer, resumed_from_epoch=start_epoch)

@@ -87,22 +87,45 @@ def build(corpus, *, min_count: int, max_vocab_size, max_final_vocab, sample: fl
         ValueError: empty corpus, or no word occurs ``min_count`` times.
     """
     counts, total, documents = scan(corpus, max_vocab_size=max_vocab_size)
+    return from_counts(list(counts), np.fromiter(counts.values(), np.int64, len(counts)), total, documents,
+                       min_count=min_count, max_final_vocab=max_final_vocab, sample=sample, ns_exponent=ns_exponent,
+                       name=describe(corpus))
+
+
+def _kept(words, counts, *, min_count, max_final_vocab, name):
+    """Indices of the words gensim keeps: at least the effective ``min_count`` times."""
+    if len(words) == 0 or counts.sum() == 0:
+        raise ValueError(f"corpus: {name} is empty (0 words); nothing to train on")
     effective_min_count = min_count
     if max_final_vocab is not None and max_final_vocab < len(counts):
         # gensim: the smallest count that keeps at most max_final_vocab words.
-        ranked = sorted(counts.values(), reverse=True)
-        effective_min_count = max(min_count, ranked[max_final_vocab] + 1)
-    words = [w for w, c in counts.items() if c >= effective_min_count]
-    if not words:
-        word, top = counts.most_common(1)[0]
+        ranked = np.sort(counts)[::-1]
+        effective_min_count = max(min_count, int(ranked[max_final_vocab]) + 1)
+    kept = np.flatnonzero(counts >= effective_min_count)
+    if len(kept) == 0:
+        top = int(np.argmax(counts))  # the first of the most frequent, as Counter.most_common
         raise ValueError(
-            f"min_count: no word of corpus {describe(corpus)} occurs at least {effective_min_count} times "
-            f"(the most frequent, {word!r}, occurs {top} times); lower min_count"
+            f"min_count: no word of corpus {name} occurs at least {effective_min_count} times "
+            f"(the most frequent, {words[top]!r}, occurs {counts[top]} times); lower min_count"
         )
-    kept = np.array([counts[w] for w in words], dtype=np.int64)
+    return kept
+
+
+def from_counts(words, counts, total: int, documents: int, *, min_count: int, max_final_vocab, sample: float,
+                ns_exponent: float, name: str = "corpus") -> Vocabulary:
+    """The vocabulary from raw counts (``words`` in order of first occurrence), by gensim's rules.
+
+    Raises:
+        ValueError: no word occurs ``min_count`` times.
+    """
+    counts = np.asarray(counts, np.int64)
+    if total == 0:
+        raise ValueError(f"corpus: {name} is empty ({documents} documents, 0 words); nothing to train on")
+    index = _kept(words, counts, min_count=min_count, max_final_vocab=max_final_vocab, name=name)
+    kept = counts[index]
     # gensim's sort_by_descending_frequency: count descending, ties by later insertion first.
     order = np.lexsort((-np.arange(len(kept)), -kept))
-    words = [words[i] for i in order]
+    words = [words[i] for i in index[order]]
     kept = kept[order]
     return Vocabulary(
         words=words,
@@ -114,13 +137,43 @@ def build(corpus, *, min_count: int, max_vocab_size, max_final_vocab, sample: fl
     )
 
 
-def keep_probability(counts: np.ndarray, sample: float) -> np.ndarray:
+def update(old: Vocabulary, words, counts, total: int, documents: int, *, min_count: int,
+           sample: float, ns_exponent: float, name: str = "corpus") -> Vocabulary:
+    """gensim's ``build_vocab(new_corpus, update=True)``: the old words keep their rows and
+    gain the new corpus's counts; new words seen at least ``min_count`` times are appended (in
+    order of first occurrence); the subsampling of the words kept from the new corpus is
+    computed from the new corpus's counts (the others keep theirs); the noise distribution
+    from the updated counts. ``total_words`` and ``documents`` are the new corpus's.
+    """
+    counts = np.asarray(counts, np.int64)
+    if total == 0:
+        raise ValueError(f"corpus: {name} is empty ({documents} documents, 0 words); nothing to train on")
+    position = {w: i for i, w in enumerate(words)}
+    new_count = np.array([counts[position[w]] if w in position else 0 for w in old.words], np.int64)
+    retained = np.flatnonzero(counts >= min_count)  # gensim's keep_vocab_item with min_count
+    added = [words[i] for i in retained if words[i] not in old.index]
+    new_rows = {w: len(old.words) + k for k, w in enumerate(added)}
+    all_words = list(old.words) + added
+    all_counts = np.concatenate([old.counts + new_count, np.array([counts[position[w]] for w in added], np.int64)])
+    keep = np.concatenate([old.keep_probability, np.ones(len(added), np.float32)])
+    retained_words = [words[i] for i in retained]
+    retained_counts = counts[retained]
+    if len(retained):
+        rows = np.array([old.index[w] if w in old.index else new_rows[w] for w in retained_words])
+        # gensim: threshold from the retained words' new-corpus total.
+        threshold_total = retained_counts.sum()
+        keep[rows] = keep_probability(retained_counts, sample, total=threshold_total)
+    return Vocabulary(words=all_words, counts=all_counts, keep_probability=keep,
+                      noise_cdf=noise_cdf(all_counts, ns_exponent), total_words=int(total), documents=int(documents))
+
+
+def keep_probability(counts: np.ndarray, sample: float, total=None) -> np.ndarray:
     """gensim's subsampling: keep an occurrence of word ``w`` with probability
     ``(sqrt(c_w / t) + 1) * t / c_w`` (at most 1), where ``t = sample * (kept corpus words)``."""
     counts = counts.astype(np.float64)
     if not sample:
         return np.ones(len(counts), dtype=np.float32)
-    threshold = sample * counts.sum() if sample < 1.0 else int(sample * (3 + np.sqrt(5)) / 2)
+    threshold = sample * (counts.sum() if total is None else total) if sample < 1.0 else int(sample * (3 + np.sqrt(5)) / 2)
     p = (np.sqrt(counts / threshold) + 1) * (threshold / counts)
     return np.minimum(p, 1.0).astype(np.float32)
 
