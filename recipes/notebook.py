@@ -42,6 +42,7 @@ import ast
 import io
 import os
 import re
+import shlex
 import sys
 import tempfile
 import time
@@ -340,24 +341,13 @@ def _install_cell(requirement: str) -> str:
             "try:\n"
             "    import recipes, zoo\n"
             "except ImportError:\n"
-            f"    %pip install --quiet {_shell_word(requirement)}\n"
+            f"    %pip install --quiet {shlex.quote(requirement)}\n"
             "    import recipes, zoo\n"
             "from zoo import cli\n"
             "\n"
             "# TensorFlow started as `python -m recipes` starts it: its start-up notices below\n"
             "# TF_CPP_MIN_LOG_LEVEL (2 unless set) are not shown.\n"
             "cli.import_tensorflow();")
-
-
-def _shell_word(text: str) -> str:
-    import shlex
-
-    return shlex.quote(text)
-
-
-def recipe_code(cells: list[Cell]) -> str:
-    """The code the notebook runs of the recipe itself: its ``recipe`` cells, joined."""
-    return "\n\n".join(c.text for c in cells if c.role == "recipe")
 
 
 # ---------------------------------------------------------------------------------------------
