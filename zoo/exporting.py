@@ -40,6 +40,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -91,6 +92,10 @@ def destination(run: serving.Run, format: str, out) -> Path:
     out = Path(out)
     if out.name.endswith(suffix) and out.name != suffix:
         return out
+    for other, (other_suffix, _, _) in FORMATS.items():
+        if out.name.endswith(other_suffix):
+            raise ValueError(f"out: {str(out)!r} ends with {other_suffix}, the suffix of {other} exports; a {format} "
+                             f"export goes to a path ending {suffix}, or into a folder")
     return out / f"{run.path.resolve().name}{suffix}"
 
 
@@ -251,7 +256,10 @@ def _write(format: str, graph, run, tmp: Path, *, verbose: bool) -> None:
             graph.save(tmp)
         return
     try:
-        graph.export(str(tmp), format=FORMATS[format][2], verbose=verbose)
+        with warnings.catch_warnings():
+            # Keras's tf2onnx shim asks numpy for np.object, which numpy 2 answers with a FutureWarning.
+            warnings.filterwarnings("ignore", message=".*np.object.*", category=FutureWarning)
+            graph.export(str(tmp), format=FORMATS[format][2], verbose=verbose)
     except ImportError as exc:
         raise ImportError(f"format: {format} needs {exc.name or 'its converter'} ({EXTRA})") from None
 
