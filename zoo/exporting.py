@@ -19,8 +19,11 @@ running that float32 model; against the model as trained (bfloat16 arithmetic)
 the report gives the agreement too, under ``vs_keras_as_trained``, with its own,
 wider bound (:data:`BFLOAT16_TOLERANCE`).
 
-The ``keras`` format is the run's own ``model.keras``, copied and verified
-(dtype policy included). A Word2Vec run exports its word vectors (the
+A SavedModel holds every weight twice (Keras 3.15's ``model.export`` writes each
+variable under both ``variables`` and ``_all_variables``: keras-team/keras#23553),
+so it is about twice the size of the ONNX or LiteRT file. The ``keras`` format is
+the run's own ``model.keras``, copied and verified (dtype policy and optimizer
+state included, so it is the largest). A Word2Vec run exports its word vectors (the
 ``input_vectors`` table) as a model ``token ids (batch,) int32 -> vectors
 (batch, vector_size)``, verified on every row of the table; the vocabulary is
 written beside it (``<export>.vocab.txt``, one word a line, line ``i`` = id ``i``).
