@@ -442,6 +442,7 @@ class LoadedEmbeddings:
         layer = keras.layers.Embedding(table.shape[0], table.shape[1], name="word_vectors")
         model = keras.Model(ids, layer(ids), name=f"{self.name}_vectors")
         layer.set_weights([table])
+        model(np.zeros((1,), dtype="int32"))  # Keras's export takes only a model that has been called
         return model
 
 
