@@ -192,10 +192,10 @@ def test_every_algorithm_cross_validates_stops_on_time_and_resumes(iris, tmp_pat
 
 
 def test_pruned_trials_stop_early_are_recorded_and_never_best(iris, tmp_path):
-    """Bayesian search with pruning: trials worse than the median after a fold stop there."""
+    """Random search with pruning: trials worse than the median after a fold stop there."""
     x, y = iris
-    tuner = CVTuner(hypermodel("dense_classifier"), algorithm="bayesian", max_trials=6, num_initial_points=3, cv=3,
-                    seed=0, prune=True, prune_warmup=2, directory=tmp_path, project_name="p")
+    tuner = CVTuner(hypermodel("dense_classifier"), max_trials=6, cv=3, seed=0, prune=True, prune_warmup=2,
+                    directory=tmp_path, project_name="p")
     tuner.search(x, y, epochs=1, verbose=0)
     rows = tuner.results()
     pruned = [r for r in rows if r["status"] == "PRUNED"]

@@ -288,12 +288,16 @@ class ZooBayesianOracle(ZooOracleMixin, keras_tuner.oracles.BayesianOptimization
     def populate_space(self, trial_id):
         import warnings
 
+        import sklearn
         from threadpoolctl import threadpool_limits
 
-        # One BLAS thread: the Gaussian process works on a few dozen points, and
-        # after TensorFlow has trained in this process, a multi-threaded BLAS
-        # spends its time waking threads (measured: minutes instead of seconds).
-        with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
+        # KerasTuner maximises the acquisition with L-BFGS on numerical gradients:
+        # thousands of one-row GaussianProcessRegressor.predict calls, each mostly
+        # scikit-learn's input checks (skipped: the oracle's own vectors are finite)
+        # and, after TensorFlow has trained in this process, a multi-threaded BLAS
+        # waking its threads for a few dozen numbers (one thread here).
+        with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"), \
+                sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
             # scikit-learn's note that a length scale sits at its bound, once per
             # fit of the Gaussian process: about the optimiser, not the search.
             warnings.filterwarnings("ignore", message="The optimal value found for dimension")
