@@ -332,6 +332,12 @@ TUNING_CLI_CASES = [
     (["search", "dense_classifier", "--set", "dropout=" + "-" * 100_000 + "1"], r"error: --set: dropout: the value \(100001 characters\) is nested too deeply"),
     (["cv", "dense_classifier", "--set", "dropout=" + "(" * 3000 + "1" + ")" * 3000], r"error: dropout must be a number, got '\(\(\("),
     (["search", "dense_classifier", "--data", "{tmp}/complex.npz"], r"error: x_train must hold real numbers, got complex dtype complex"),
+    (["search", "dense_classifier", "--algorithm", "annealing"], r"error: algorithm must be one of 'random', 'grid', 'bayesian', 'hyperband'; got 'annealing'"),
+    (["search", "dense_classifier", "--max-epochs", "5"], r"error: max_epochs: only for algorithm='hyperband' \(got algorithm='random'\)"),
+    (["search", "dense_classifier", "--algorithm", "grid", "--max-trials", "5"], r"error: max_trials: the grid has \d+ points, more than max_trials=5; raise max_trials to \d+ or search fewer"),
+    (["search", "dense_classifier", "--prune", "--folds", "1"], r"error: prune: pruning stops a trial between folds, so it needs k-fold cross-validation with k >= 2; got 1 fold"),
+    (["search", "dense_classifier", "--max-time", "soon"], r"error: --max-time must be a positive number of seconds or a duration such as '90s', '20m', '1h30m', '2h', got 'soon'"),
+    (["search", "dense_classifier", "--algorithm", "hyperband"], r"error: --epochs: not accepted with --algorithm hyperband"),
 ]
 
 

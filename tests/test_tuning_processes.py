@@ -158,10 +158,10 @@ def test_search_survives_ctrl_c_and_sigkill_and_counts_every_trial_once(tmp_path
 
 
 # --------------------------------------------------------------------------- distributed search
-def _distributed(tmp_path, *, max_trials, worker_timeout=None):
+def _distributed(tmp_path, *, max_trials, worker_timeout=None, extra=()):
     port = _free_port()
     common = ["search", "dense_classifier", "--max-trials", max_trials, "--folds", 2, "--epochs", 2, "--seed", 0,
-              "--dir", tmp_path, "--quiet", "--oracle-ip", "127.0.0.1", "--oracle-port", port]
+              "--dir", tmp_path, "--quiet", "--oracle-ip", "127.0.0.1", "--oracle-port", port, *extra]
     if worker_timeout:
         common += ["--worker-timeout", worker_timeout]
     chief = _start(*common, "--role", "chief")
@@ -169,9 +169,12 @@ def _distributed(tmp_path, *, max_trials, worker_timeout=None):
     return chief, workers
 
 
-def test_distributed_chief_and_two_workers_record_every_trial_once(tmp_path):
+# Grid search: the activations x initialisers grid (6 points), handed out by the chief's GridSearchOracle.
+@pytest.mark.parametrize("extra", [(), ("--algorithm", "grid", "--tune", "activation,kernel_initializer")],
+                         ids=["random", "grid"])
+def test_distributed_chief_and_two_workers_record_every_trial_once(tmp_path, extra):
     max_trials = 6
-    chief, workers = _distributed(tmp_path, max_trials=max_trials)
+    chief, workers = _distributed(tmp_path, max_trials=max_trials, extra=extra)
     try:
         code, out = _finish(chief)
         assert code == 0, out[-3000:]
@@ -184,6 +187,9 @@ def test_distributed_chief_and_two_workers_record_every_trial_once(tmp_path):
     doc = _check_consistent(tmp_path / "dense_classifier", max_trials)
     ran_by = [a["tuner"] for row in doc["trials"] for a in row["attempts"]]
     assert len(ran_by) == max_trials and set(ran_by) == {"worker0", "worker1"}  # both worked, each trial once
+    if extra:  # every point of the grid once
+        points = {(r["hyperparameters"]["activation"], r["hyperparameters"]["kernel_initializer"]) for r in doc["trials"]}
+        assert len(points) == max_trials and doc["algorithm"] == "grid"
 
 
 def test_distributed_search_survives_a_killed_worker(tmp_path):

@@ -1,10 +1,10 @@
-"""tuning: KerasTuner random search for every zoo classifier, with k-fold cross-validation.
+"""tuning: KerasTuner search (random, grid, Bayesian, Hyperband) for every zoo classifier, with k-fold cross-validation.
 
 Example:
-    >>> from tuning import cross_validate, CVRandomSearch, hypermodel      # doctest: +SKIP
+    >>> from tuning import cross_validate, CVTuner, hypermodel            # doctest: +SKIP
     >>> cv = cross_validate("dense_classifier", x, y, cv=5, epochs=50)     # doctest: +SKIP
-    >>> tuner = CVRandomSearch(hypermodel("dense_classifier"), max_trials=10, cv=5,
-    ...                        directory="runs/tune", project_name="iris")  # doctest: +SKIP
+    >>> tuner = CVTuner(hypermodel("dense_classifier"), algorithm="bayesian", max_trials=10, cv=5,
+    ...                 prune=True, max_time="20m", directory="runs/tune", project_name="iris")  # doctest: +SKIP
     >>> tuner.search(x, y, epochs=30)                                     # doctest: +SKIP
     >>> tuner.results()[0]                                                # doctest: +SKIP
 """
@@ -19,13 +19,15 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 _LAZY = {
     "CVResult": ".cv", "cross_validate": ".cv",
     "TFDSFolds": ".folds", "holdout": ".folds", "make_splitter": ".folds",
-    "BestModel": ".search", "CVRandomSearch": ".search",
+    "BestModel": ".search", "CVRandomSearch": ".search", "CVTuner": ".search", "grid_size": ".search",
+    "ALGORITHMS": ".options", "median_rule": ".options", "parse_duration": ".options",
     "ZooHyperModel": ".hypermodels", "classifiers": ".hypermodels", "hypermodel": ".hypermodels",
     "NestedCVResult": ".nested", "nested_cv": ".nested",
 }
 
-__all__ = ["BestModel", "CVRandomSearch", "CVResult", "NestedCVResult", "TFDSFolds", "ZooHyperModel", "classifiers",
-           "cross_validate", "holdout", "hypermodel", "make_splitter", "nested_cv"]
+__all__ = ["ALGORITHMS", "BestModel", "CVRandomSearch", "CVResult", "CVTuner", "NestedCVResult", "TFDSFolds",
+           "ZooHyperModel", "classifiers", "cross_validate", "grid_size", "holdout", "hypermodel", "make_splitter",
+           "median_rule", "nested_cv", "parse_duration"]
 
 
 def __getattr__(name):

@@ -1,7 +1,7 @@
 """``python -m tuning search NAME ...``, ``python -m tuning cv NAME ...`` and ``python -m tuning nested NAME ...``.
 
-``search`` runs (or resumes) a cross-validated random search of a zoo
-classifier on its dataset, prints the trials best first, writes
+``search`` runs (or resumes) a cross-validated search (random, grid, Bayesian
+or Hyperband; ``--prune``, ``--max-time``) of a zoo classifier on its dataset, prints the trials best first, writes
 ``results.csv``, ``results.json``, ``best_hyperparameters.json`` and
 ``scores.png`` into ``DIR/PROJECT``, then retrains the best configuration on
 the whole training set and evaluates it once on the test set (``final.json``,
@@ -28,6 +28,17 @@ from zoo.metrics import OBJECTIVES, TOP_K
 
 DEFAULT_DIR = "runs/tune"
 
+SEARCH_HELP = """\
+algorithms (KerasTuner's own oracles; the trial score is the k-fold mean in each):
+  random     random samples; trial 0 is the zoo default
+  grid       every combination, the zoo default first (use --tune to keep the grid small)
+  bayesian   Gaussian-process optimisation; trial 0 is the zoo default
+  hyperband  budget = epochs per fold up to --max-epochs; a continued trial trains each
+             fold further from that fold's saved weights (do not pass --epochs)
+  --prune: after each fold, a trial whose running mean is worse than the median of the
+  earlier trials' running means on the same folds stops (after 5 completed trials).
+"""
+
 DISTRIBUTED_HELP = """\
 distributed search across machines (KerasTuner's chief/worker mode):
   give every process the same arguments and a --dir on a shared filesystem;
@@ -43,7 +54,8 @@ distributed search across machines (KerasTuner's chief/worker mode):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m tuning",
-                                     description="KerasTuner random search and k-fold cross-validation of zoo models.")
+                                     description="Cross-validated KerasTuner search (random, grid, Bayesian, Hyperband) "
+                                                 "and k-fold cross-validation of zoo models.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def data_options(p):
@@ -56,10 +68,20 @@ def build_parser() -> argparse.ArgumentParser:
                        help="fixed factory argument, e.g. --set dropout=0.3 (not searched)")
         p.add_argument("--quiet", action="store_true", help="no progress output")
 
-    s = sub.add_parser("search", help="cross-validated random search; resumable and distributable",
-                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=DISTRIBUTED_HELP)
+    s = sub.add_parser("search", help="cross-validated search (random, grid, Bayesian, Hyperband); resumable and "
+                                      "distributable", formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog=SEARCH_HELP + "\n" + DISTRIBUTED_HELP)
     data_options(s)
-    s.add_argument("--max-trials", type=int, default=10)
+    s.add_argument("--algorithm", default="random", help="random (default), grid, bayesian or hyperband")
+    s.add_argument("--max-trials", type=int, help="configurations to try at most (default 10; grid: the whole grid; "
+                                                  "hyperband: as many as its brackets hold)")
+    s.add_argument("--max-epochs", type=int, help="hyperband only: the most epochs a trial trains each fold for "
+                                                  "(default: the model's training epochs)")
+    s.add_argument("--prune", action="store_true", help="stop a trial after a fold when its running mean is worse "
+                                                        "than the median of the earlier trials on the same folds")
+    s.add_argument("--max-time", metavar="DURATION", help="time budget of this run, e.g. 90s, 20m, 1h30m (seconds if "
+                                                          "no unit): no trial or fold starts after it; run again to "
+                                                          "continue")
     how = s.add_mutually_exclusive_group()
     how.add_argument("--folds", type=int, default=5, help="k of stratified k-fold cross-validation (default 5)")
     how.add_argument("--holdout", type=float, metavar="FRACTION",
@@ -182,6 +204,8 @@ def check_args(args) -> None:
     entry = registry.get_entry(args.name)
     if getattr(args, "max_trials", None) is not None:
         checks.positive_int("max_trials", args.max_trials)
+    if args.command == "search":
+        _check_search_options(args)
     for option in ("epochs", "batch_size", "final_epochs"):
         if getattr(args, option, None) is not None:
             checks.positive_int(option, getattr(args, option))
@@ -200,12 +224,29 @@ def check_nested_args(args) -> None:
     """``nested``'s own checks (folds, trials, algorithm), before any data or TensorFlow."""
     from zoo import checks
 
-    from .nested import ALGORITHMS, check_objective
+    from .nested import check_objective
+    from .options import ALGORITHMS
 
     checks.positive_int("outer", args.outer, minimum=2)
     checks.positive_int("inner", args.inner, minimum=2)
     checks.choice("algorithm", args.algorithm, ALGORITHMS)
     check_objective(args.objective)
+
+
+def _check_search_options(args) -> None:
+    """--algorithm, --max-epochs, --prune, --max-time: checked before TensorFlow starts, as CVTuner checks them."""
+    from . import options
+
+    options.check_algorithm(args.algorithm, max_epochs=args.max_epochs)
+    if args.algorithm == "hyperband" and args.epochs is not None:
+        raise ValueError(f"--epochs: not accepted with --algorithm hyperband, which trains each trial for its own "
+                         f"number of epochs; set --max-epochs (the most a trial trains), got --epochs {args.epochs}")
+    if args.prune:
+        if args.holdout is not None:
+            raise ValueError("--prune: pruning stops a trial between folds, so it needs k-fold cross-validation "
+                             "(--folds >= 2), not --holdout's single split")
+        options.check_prune(True, args.folds)
+    options.parse_duration("--max-time", args.max_time)
 
 
 def main(argv=None) -> int:
@@ -245,7 +286,8 @@ def search(args) -> int:
     from .hypermodels import ZooHyperModel
     from .lock import search_lock
 
-    checks.positive_int("max_trials", args.max_trials)  # before any data is loaded
+    if args.max_trials is not None:
+        checks.positive_int("max_trials", args.max_trials)  # before any data is loaded
     data, (x, y), (xt, yt), preprocess, overrides = _prepare(args)
     tune = [t.strip() for t in args.tune.split(",") if t.strip()] if args.tune else None
     hm = ZooHyperModel(args.name, tune=tune, batch_size=args.batch_size, **overrides)
@@ -262,12 +304,13 @@ def _search(args, data, xy, test_xy, preprocess, hm, cv, timeout) -> int:
     from zoo import files
 
     from . import _oracle
-    from .search import CVRandomSearch
+    from .search import CVTuner
 
     (x, y), (xt, yt) = xy, test_xy
-    tuner = CVRandomSearch(hm, objective=args.objective, max_trials=args.max_trials, cv=cv, seed=args.seed,
-                           preprocess=preprocess, directory=args.dir, project_name=args.project or args.name,
-                           overwrite=args.overwrite, tensorboard=args.tensorboard, worker_timeout=timeout)
+    tuner = CVTuner(hm, algorithm=args.algorithm, objective=args.objective, max_trials=args.max_trials, cv=cv,
+                    seed=args.seed, prune=args.prune, max_time=args.max_time, max_epochs=args.max_epochs,
+                    preprocess=preprocess, directory=args.dir, project_name=args.project or args.name,
+                    overwrite=args.overwrite, tensorboard=args.tensorboard, worker_timeout=timeout)
     verbose = 0 if args.quiet else 1
     tuner.search(x, y, epochs=args.epochs, verbose=verbose)
     project = Path(tuner.project_dir)
@@ -275,17 +318,22 @@ def _search(args, data, xy, test_xy, preprocess, hm, cv, timeout) -> int:
         print(f"{os.environ['KERASTUNER_TUNER_ID']}: no trial left; the chief writes the results into {project}")
         return 0
 
-    print(f"\nSearch of {args.name} on {data}: {tuner.oracle.objective.name}, "
+    print(f"\n{args.algorithm.capitalize()} search of {args.name} on {data}: {tuner.oracle.objective.name}, "
           f"{'holdout ' + str(args.holdout) if args.holdout is not None else str(args.folds) + '-fold'} "
-          f"cross-validation, best first\n")
+          f"cross-validation{', pruned' if args.prune else ''}, best first\n")
     print(tuner.results_table())
-    tuner.write_results()  # with the plot
+    doc = tuner.write_results()  # with the plot
+    if doc["trials_pruned"]:
+        print(f"\n{doc['trials_pruned']} trial(s) pruned; {doc['fold_fits']} fold fits in all")
+    if doc["stopped"]:
+        print(f"\nStopped on time (--max-time {args.max_time}) at {doc['stopped']['at']}: the same command "
+              "continues the search.")
     best = tuner.results()[0] if tuner.results() else None
     if best is None or best["status"] != "COMPLETED":
         raise ValueError(f"no trial completed in {project}; see the messages in results.json")
 
     final_path = project / "final.json"
-    epochs = args.final_epochs or tuner._epochs
+    epochs = args.final_epochs or tuner.best_epochs()
     wanted = {"trial_id": best["trial_id"], "hyperparameters": best["hyperparameters"], "epochs": epochs}
     final = json.loads(final_path.read_text(encoding="utf-8")) if final_path.is_file() else None
     if not final or {k: final.get(k) for k in wanted} != json.loads(json.dumps(wanted)):

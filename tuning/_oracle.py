@@ -1,7 +1,9 @@
-"""KerasTuner's random-search oracle, made safe to kill and to run with workers that die.
+"""KerasTuner's oracles (random, grid, Bayesian, Hyperband), made safe to kill and to run with workers that die.
 
-:class:`ZooOracle` is KerasTuner's ``RandomSearchOracle`` (same sampling, same
-state files, same resume logic) with six changes, each small:
+:class:`ZooOracleMixin` goes before one of KerasTuner's own oracles (same
+algorithm, same state files, same resume logic): :class:`ZooOracle` (random),
+:class:`ZooGridOracle`, :class:`ZooBayesianOracle`, :class:`ZooHyperbandOracle`.
+It makes eight changes, each small:
 
 1. **Atomic state.** ``oracle.json`` and every ``trial.json`` are written under a
    temporary name and renamed (``zoo.files``), so a process killed while saving
@@ -21,7 +23,13 @@ state files, same resume logic) with six changes, each small:
    the process was killed or restarted, ``lost``: the worker went silent).
 5. **A hook** called after each ended trial, which writes the results files.
 6. **The default first.** Trial 0 is the default point of the space (for a zoo
-   hypermodel, the textbook model), a baseline; random samples follow.
+   hypermodel, the textbook model), a baseline; the algorithm's proposals follow
+   (a grid starts at the defaults by itself; Hyperband's first bracket's first trial).
+7. **Pruned trials.** A trial that reports the ``pruned`` metric is ended as
+   KerasTuner's ``STOPPED`` (never scored, never the best, not a failure), its
+   partial fold scores kept.
+8. **A deadline.** After ``deadline`` no trial starts (:meth:`ZooOracleMixin.create_trial`),
+   on one machine and on a distributed chief alike, and ``stop`` records why.
 
 :func:`serve_chief` replaces ``keras_tuner``'s ``start_server``: the same gRPC
 service, but a port that cannot be bound is a clear error, and the chief stops
@@ -30,6 +38,7 @@ as soon as the search is finished instead of polling every 20 seconds.
 
 from __future__ import annotations
 
+import copy
 import os
 import socket
 import time
@@ -39,7 +48,7 @@ import keras_tuner
 
 from zoo import files
 
-from . import _compat
+from . import _compat, options
 
 Status = _compat.TrialStatus
 
@@ -51,22 +60,37 @@ IDLE_POLL_SECONDS = 1.0  # how often an idle worker asks again while others fini
 CHIEF_POLL_SECONDS = 0.5  # how often the chief checks whether the search is finished
 
 
-class ZooOracle(keras_tuner.oracles.RandomSearchOracle):
-    """``RandomSearchOracle`` with atomic state, single counting, lost-worker recovery and a results hook.
+class ZooOracleMixin:
+    """Atomic state, single counting, lost-worker recovery, a results hook, the default first, pruning, a deadline.
+
+    Placed before one of KerasTuner's oracles (``class ZooGridOracle(ZooOracleMixin,
+    GridSearchOracle)``): the algorithm is KerasTuner's, untouched; this adds what
+    the module docstring lists.
 
     Args:
+        max_trials: trials at most (None: as many as the algorithm proposes; Hyperband's
+            brackets and a grid end by themselves).
         worker_timeout: seconds of silence after which a worker's trial is handed to another worker.
         on_trial_end: ``fn(oracle)`` called after each trial ends (on the chief in distributed mode).
-        *args, **kwargs: as for ``keras_tuner.oracles.RandomSearchOracle``.
+        default_first: trial 0 is the default point of the space (random, Bayesian, Hyperband;
+            a grid starts there anyway).
+        *args, **kwargs: as for the KerasTuner oracle.
     """
 
-    def __init__(self, *args, worker_timeout: float = DEFAULT_WORKER_TIMEOUT, on_trial_end=None,
+    algorithm = None  # set by each oracle below (tuning.options.ALGORITHMS)
+
+    def __init__(self, *args, max_trials=None, worker_timeout: float = DEFAULT_WORKER_TIMEOUT, on_trial_end=None,
                  default_first: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
+        self.max_trials = max_trials  # HyperbandOracle takes none; the base Oracle honours it for every algorithm
         self.default_first = bool(default_first)
         self.worker_timeout = float(worker_timeout)
         self.on_trial_end = on_trial_end
         self.attempts: dict[str, list[dict]] = {}
+        #: Why the last run of the search stopped early (``{"reason": "max_time", ...}``), else None.
+        self.stop = None
+        #: ``time.monotonic()`` after which no trial starts (set by the tuner for one run; not saved).
+        self.deadline = None
         self._heard: dict[str, float] = {}      # trial_id -> last sign of life (monotonic seconds)
         self._seen: dict[str, float] = {}       # tuner_id -> last request
         self._reported: dict[str, int] = {}     # trial_id -> attempt number whose metrics are stored
@@ -74,11 +98,12 @@ class ZooOracle(keras_tuner.oracles.RandomSearchOracle):
 
     # ------------------------------------------------------------------ state (atomic files)
     def get_state(self):
-        return {**super().get_state(), "attempts": self.attempts}
+        return {**super().get_state(), "attempts": self.attempts, "stop": self.stop}
 
     def set_state(self, state):
         super().set_state(state)
         self.attempts = {k: list(v) for k, v in state.get("attempts", {}).items()}
+        self.stop = state.get("stop")
 
     def save(self):
         files.write_json(self._get_oracle_fname(), self.get_state())
@@ -87,23 +112,48 @@ class ZooOracle(keras_tuner.oracles.RandomSearchOracle):
         files.write_json(os.path.join(self._get_trial_dir(trial.trial_id), "trial.json"), trial.get_state())
 
     # ------------------------------------------------------------------ trials
-    def populate_space(self, trial_id):
+    def default_values(self) -> dict:
+        """The default point of the space (for a zoo hypermodel: the textbook model), active values only."""
+        hps = keras_tuner.HyperParameters()
+        for hp in self.hyperparameters.space:
+            hps.merge([hp])
+            if hps.is_active(hp):
+                hps.values[hp.name] = hp.default
+        return hps.values
+
+    def _random_values(self):
+        # Random search, Bayesian optimisation's initial points and Hyperband's new
+        # trials all draw here: the first trial is the default point, a baseline
+        # every other trial is compared with.
         if self.default_first and not self.trials:
-            # The first trial is the default point of the space (for a zoo hypermodel:
-            # the textbook model), a baseline every other trial is compared with.
-            hps = keras_tuner.HyperParameters()
-            for hp in self.hyperparameters.space:
-                hps.merge([hp])
-                if hps.is_active(hp):
-                    hps.values[hp.name] = hp.default
-            return {"status": Status.RUNNING, "values": hps.values}
-        return super().populate_space(trial_id)
+            values = self.default_values()
+            if not self._duplicate(values):
+                return values
+        return super()._random_values()
+
+    def begin_run(self, deadline: float | None) -> None:
+        """A run of the search starts (or resumes): no trial starts after ``deadline`` (monotonic seconds)."""
+        self.deadline = deadline
+        self.stop = None
+        self._stopped = False
+
+    def note_stop(self, reason: str, **details) -> None:
+        """Record why this run stopped early (kept in ``oracle.json`` and the results)."""
+        self.stop = {"reason": reason, "at": time.strftime("%Y-%m-%d %H:%M:%S"), **details}
+        self.save()
 
     @keras_tuner.synchronized
     def create_trial(self, tuner_id):
         now = time.monotonic()
         self._seen[tuner_id] = now
         self._requeue_lost(tuner_id, now)
+        if tuner_id not in self.ongoing_trials and self.deadline is not None and now >= self.deadline:
+            # The time budget is spent: no new trial starts (a retried one neither); those running finish.
+            if self.stop is None:
+                self.note_stop("max_time")
+            self.tuner_ids.discard(tuner_id)
+            self._stopped = True
+            return _compat.Trial(self.get_space(), trial_id="stopped", status=Status.STOPPED)
         if (tuner_id not in self.ongoing_trials and not self._retry_queue and self.max_trials
                 and len(self.trials) >= self.max_trials and self.ongoing_trials):
             # Every trial is handed out, but another worker still holds one: it may
@@ -162,10 +212,15 @@ class ZooOracle(keras_tuner.oracles.RandomSearchOracle):
                 if ongoing.trial_id == trial.trial_id:
                     del self.ongoing_trials[tuner_id]
             return
+        if trial.status == Status.COMPLETED and is_pruned(self.trials[trial.trial_id]):
+            # A pruned trial ran some folds only: KerasTuner's STOPPED (the one status a
+            # worker can send that is neither scored nor retried nor counted as a failure),
+            # with the PRUNED flag among its metrics.
+            trial.status = Status.STOPPED
         super().end_trial(trial)
         stored = self.trials[trial.trial_id]
         history = self.attempts.setdefault(trial.trial_id, [{"tuner": "?", "outcome": "running"}])
-        history[-1]["outcome"] = str(stored.status).lower()
+        history[-1]["outcome"] = "pruned" if is_pruned(stored) else str(stored.status).lower()
         self._heard.pop(trial.trial_id, None)
         self.save()
         if self.on_trial_end is not None:
@@ -174,13 +229,106 @@ class ZooOracle(keras_tuner.oracles.RandomSearchOracle):
     @keras_tuner.synchronized
     def finished(self, grace: float) -> bool:
         """Whether a distributed search is over: no trial left to run and no live worker waiting."""
-        if self.ongoing_trials or self._retry_queue:
+        if self.ongoing_trials or (self._retry_queue and not self._stopped):
             return False
         if not (self._stopped or (self.max_trials and len(self.trials) >= self.max_trials)):
             return False
         now = time.monotonic()
         # A worker still registered but silent for `grace` seconds died between trials.
         return all(now - self._seen.get(t, 0.0) > grace for t in self.tuner_ids)
+
+
+def is_pruned(trial) -> bool:
+    """Whether ``trial`` reported that it was pruned (stopped after some of its folds)."""
+    metrics = trial.metrics
+    return bool(metrics.exists(options.PRUNED_METRIC) and metrics.get_last_value(options.PRUNED_METRIC))
+
+
+class ZooOracle(ZooOracleMixin, keras_tuner.oracles.RandomSearchOracle):
+    """KerasTuner's ``RandomSearchOracle`` with the zoo's additions (:class:`ZooOracleMixin`)."""
+
+    algorithm = "random"
+
+
+class ZooGridOracle(ZooOracleMixin, keras_tuner.oracles.GridSearchOracle):
+    """KerasTuner's ``GridSearchOracle`` (its first point is the defaults) with the zoo's additions.
+
+    KerasTuner 1.4 does not save where the grid walk stands (the order of the
+    points visited, and which wait for their successor), so its own grid search
+    cannot resume (``KeyError`` in ``LinkedList.next``); both are saved here.
+    """
+
+    algorithm = "grid"
+
+    def get_state(self):
+        ids, index = [], self._ordered_ids._next_index[None]
+        while index is not None:
+            ids.append(self._ordered_ids._memory[index])
+            index = self._ordered_ids._next_index[index]
+        return {**super().get_state(), "grid_order": ids, "grid_populate_next": list(self._populate_next)}
+
+    def set_state(self, state):
+        super().set_state(state)
+        self._ordered_ids = type(self._ordered_ids)()
+        for trial_id in state.get("grid_order", []):
+            self._ordered_ids.insert(trial_id)
+        self._populate_next = list(state.get("grid_populate_next", []))
+
+
+class ZooBayesianOracle(ZooOracleMixin, keras_tuner.oracles.BayesianOptimizationOracle):
+    """KerasTuner's ``BayesianOptimizationOracle`` with the zoo's additions.
+
+    The Gaussian process is fitted to the completed trials and, at their partial
+    k-fold mean, the pruned ones (they say where not to look); trials waiting to
+    be re-run are left out (KerasTuner would give them a stale score).
+    """
+
+    algorithm = "bayesian"
+
+    def populate_space(self, trial_id):
+        import warnings
+
+        import sklearn
+        from threadpoolctl import threadpool_limits
+
+        # KerasTuner maximises the acquisition with L-BFGS on numerical gradients:
+        # thousands of one-row GaussianProcessRegressor.predict calls, each mostly
+        # scikit-learn's input checks (skipped: the oracle's own vectors are finite)
+        # and, after TensorFlow has trained in this process, a multi-threaded BLAS
+        # waking its threads for a few dozen numbers (one thread here).
+        with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"), \
+                sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+            # scikit-learn's note that a length scale sits at its bound, once per
+            # fit of the Gaussian process: about the optimiser, not the search.
+            warnings.filterwarnings("ignore", message="The optimal value found for dimension")
+            return super().populate_space(trial_id)
+
+    def _vectorize_trials(self):
+        saved, ongoing = self.trials, {id(t) for t in self.ongoing_trials.values()}
+        view = {}
+        for trial_id, trial in saved.items():
+            if is_pruned(trial):
+                stand_in = copy.copy(trial)
+                stand_in.status = Status.COMPLETED
+                stand_in.score = trial.metrics.get_last_value(self.objective.name)
+                view[trial_id] = stand_in
+            elif id(trial) in ongoing or trial.status in (Status.COMPLETED, Status.FAILED, Status.INVALID):
+                view[trial_id] = trial
+        self.trials = view
+        try:
+            return super()._vectorize_trials()
+        finally:
+            self.trials = saved
+
+
+class ZooHyperbandOracle(ZooOracleMixin, keras_tuner.oracles.HyperbandOracle):
+    """KerasTuner's ``HyperbandOracle`` with the zoo's additions; its first bracket's first trial is the defaults."""
+
+    algorithm = "hyperband"
+
+
+#: The oracle of each algorithm (``tuning.options.ALGORITHMS``).
+ORACLES = {"random": ZooOracle, "grid": ZooGridOracle, "bayesian": ZooBayesianOracle, "hyperband": ZooHyperbandOracle}
 
 
 class Heartbeat(keras.callbacks.Callback):

@@ -36,24 +36,19 @@ import numpy as np
 from zoo import checks, files, registry
 from zoo import metrics as zoo_metrics
 
+from . import options
 from .cv import DEFAULT_OBJECTIVE
 from .folds import check_splits, make_splitter
 
-#: The search algorithms an inner search can use (see :func:`_inner_tuner`).
-ALGORITHMS = ("random",)
 DEFAULT_OUTER, DEFAULT_INNER = 5, 3   # 5 outer folds score the procedure; 3 inner ones keep each search cheap
 RESULT_JSON = "nested_cv.json"
 
 
 def _inner_tuner(algorithm: str, hypermodel, **kwargs):
-    """The tuner of one inner search: the one place :func:`nested_cv` chooses it.
+    """The tuner of one inner search: the one place :func:`nested_cv` chooses it."""
+    from .search import CVTuner
 
-    With the tuner of every algorithm (``CVTuner``) this becomes
-    ``return CVTuner(hypermodel, algorithm=algorithm, **kwargs)``.
-    """
-    from .search import CVRandomSearch
-
-    return CVRandomSearch(hypermodel, **kwargs)
+    return CVTuner(hypermodel, algorithm=algorithm, **kwargs)
 
 
 def held_out_objectives(num_classes: int | None = None) -> list[str]:
@@ -206,7 +201,7 @@ def nested_cv(model, x, y, *, outer=DEFAULT_OUTER, inner=DEFAULT_INNER, algorith
         outer: outer folds (an int >= 2: stratified, shuffled, seeded by ``seed``), or a
             scikit-learn splitter.
         inner: folds of each inner search (an int >= 2), or a scikit-learn splitter.
-        algorithm: the inner search's algorithm (one of :data:`ALGORITHMS`).
+        algorithm: the inner search's algorithm (one of :data:`tuning.options.ALGORITHMS`).
         max_trials: configurations each inner search tries (>= 1; the first is the zoo default).
         objective: what the inner searches rank by, measured on held-out data
             (:func:`held_out_objectives`: ``val_accuracy``, ``val_loss``, ``val_macro_f1``,
@@ -239,7 +234,7 @@ def nested_cv(model, x, y, *, outer=DEFAULT_OUTER, inner=DEFAULT_INNER, algorith
         ...                    preprocess=StandardScaler())                 # doctest: +SKIP
         >>> print(result.summary())                                         # doctest: +SKIP
     """
-    checks.choice("algorithm", algorithm, ALGORITHMS)
+    checks.choice("algorithm", algorithm, options.ALGORITHMS)
     max_trials = checks.positive_int("max_trials", max_trials)
     seed = checks.positive_int("seed", seed, minimum=0)
     if epochs is not None:

@@ -13,6 +13,10 @@ from pathlib import Path
 
 from zoo import files
 
+from .options import PRUNED_METRIC
+
+PRUNED = "PRUNED"  # the status a results row shows for a pruned trial (KerasTuner records it as STOPPED)
+
 RESULTS_CSV = "results.csv"
 RESULTS_JSON = "results.json"
 BEST_JSON = "best_hyperparameters.json"
@@ -22,10 +26,11 @@ SCORES_PNG = "scores.png"
 def trial_rows(oracle) -> list[dict]:
     """One dict per trial, in the order the trials started, each with its rank (1 = best).
 
-    Keys: ``rank``, ``trial_id``, ``status``, ``score`` (k-fold mean of the
-    objective), ``std``, ``folds`` (the objective on each fold), ``metrics`` (mean of
-    every metric), ``seconds`` (training time), ``hyperparameters``, ``attempts``
-    (who ran it and how each attempt ended) and ``message`` (why it failed, if it did).
+    Keys: ``rank``, ``trial_id``, ``status`` (KerasTuner's, or ``PRUNED``), ``score``
+    (k-fold mean of the objective; for a pruned trial, over the folds it ran), ``std``,
+    ``folds`` (the objective on each fold run), ``metrics`` (mean of every metric),
+    ``seconds`` (training time), ``hyperparameters``, ``attempts`` (who ran it and
+    how each attempt ended) and ``message`` (why it failed, if it did).
     """
     objective = oracle.objective.name
     fold_key = re.compile(re.escape(objective) + r"_fold(\d+)$")
@@ -36,12 +41,12 @@ def trial_rows(oracle) -> list[dict]:
         values = {name: trial.metrics.get_last_value(name) for name in trial.metrics.metrics}
         folds = sorted(((int(m.group(1)), v) for k, v in values.items() if (m := fold_key.match(k))))
         metrics = {k: _num(v) for k, v in values.items()
-                   if not fold_key.match(k) and not k.endswith("_std") and k != "seconds"}
+                   if not fold_key.match(k) and not k.endswith("_std") and k not in ("seconds", PRUNED_METRIC)}
         score = values.get(objective)
         rows.append({
             "rank": None,
             "trial_id": trial_id,
-            "status": str(trial.status),
+            "status": PRUNED if values.get(PRUNED_METRIC) else str(trial.status),
             "score": _num(score),
             "std": _num(values.get(f"{objective}_std")),
             "folds": [_num(v) for _, v in folds],
@@ -92,10 +97,15 @@ def write_results(oracle, directory, *, plot: bool = False) -> dict:
     ranked = best_first(rows, direction)
     best = ranked[0] if ranked and ranked[0]["status"] == "COMPLETED" else None
     doc = {
+        "algorithm": getattr(oracle, "algorithm", None),
         "objective": objective,
         "direction": direction,
         "max_trials": oracle.max_trials,
         "trials_completed": sum(r["status"] == "COMPLETED" for r in rows),
+        "trials_pruned": sum(r["status"] == PRUNED for r in rows),
+        "fold_fits": sum(len(r["folds"]) for r in rows),  # folds trained (of the attempts recorded)
+        # Why the last run stopped before the search was over ({"reason": "max_time", ...}), else None.
+        "stopped": getattr(oracle, "stop", None),
         "best_trial": best["trial_id"] if best else None,
         "best_score": best["score"] if best else None,
         "best_hyperparameters": best["hyperparameters"] if best else None,
@@ -119,7 +129,7 @@ def write_results(oracle, directory, *, plot: bool = False) -> dict:
                                                "std": best["std"], "hyperparameters": best["hyperparameters"]})
     if plot and rows:
         try:  # a view of the results: the search's state and the tables above are what must not be lost
-            plot_scores(rows, directory / SCORES_PNG, objective=objective, direction=direction)
+            plot_scores(rows, directory / SCORES_PNG, objective=objective, direction=direction, algorithm=doc["algorithm"])
         except Exception as exc:  # noqa: BLE001
             import sys
 
@@ -127,8 +137,8 @@ def write_results(oracle, directory, *, plot: bool = False) -> dict:
     return doc
 
 
-def plot_scores(rows: list[dict], path, *, objective: str, direction: str):
-    """The score of each trial in the order run: k-fold mean with its std, each fold, the best so far."""
+def plot_scores(rows: list[dict], path, *, objective: str, direction: str, algorithm: str | None = None):
+    """The score of each trial in the order run: k-fold mean with its std, each fold, the best so far, pruned trials."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -136,7 +146,11 @@ def plot_scores(rows: list[dict], path, *, objective: str, direction: str):
     import matplotlib.ticker
 
     done = [(i, r) for i, r in enumerate(rows) if r["status"] == "COMPLETED" and r["score"] is not None]
+    pruned = [(i, r) for i, r in enumerate(rows) if r["status"] == PRUNED]
     fig, ax = plt.subplots(figsize=(7, 3.6))
+    for n, (i, r) in enumerate(pruned):
+        ax.scatter([i] * len(r["folds"]), r["folds"], s=18, marker="x", color="C1", zorder=1,
+                   label="pruned: folds run" if n == 0 else None)
     if done:
         xs = [i for i, _ in done]
         for i, r in done:
@@ -153,14 +167,14 @@ def plot_scores(rows: list[dict], path, *, objective: str, direction: str):
         top = max(done, key=lambda p: p[1]["score"] if direction == "max" else -p[1]["score"])
         ax.annotate(f"best: trial {top[1]['trial_id']}", (top[0], top[1]["score"]), textcoords="offset points",
                     xytext=(5, 8), fontsize=8)
-    failed = [i for i, r in enumerate(rows) if (i, r) not in done]
+    failed = [i for i, r in enumerate(rows) if (i, r) not in done and (i, r) not in pruned]
     for i in failed:
         ax.axvline(i, color="0.85", lw=4, zorder=0)
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    ax.set(xlabel="trial (in the order started; grey band: failed)", ylabel=objective,
-           title=f"Random search: {objective} of each trial")
+    ax.set(xlabel="trial (in the order started; grey band: failed or unfinished)", ylabel=objective,
+           title=f"{(algorithm or 'random').capitalize()} search: {objective} of each trial")
     ax.grid(alpha=0.3)
-    if done:
+    if done or pruned:
         ax.legend(fontsize=8)
     return files.save_figure(fig, path, dpi=110)
 

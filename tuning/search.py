@@ -1,9 +1,13 @@
-"""Cross-validated KerasTuner search: :class:`CVRandomSearch` and the :class:`BestModel` it retrains.
+"""Cross-validated KerasTuner search: :class:`CVTuner` (random, grid, Bayesian, Hyperband) and :class:`BestModel`.
 
-:class:`CVRandomSearch` is KerasTuner's ``RandomSearch`` whose trial score is the
-k-fold mean (its ``run_trial`` overridden, as KerasTuner's maintainers suggest in
-keras-team/keras-tuner#139); fold scores and std stay with each trial. The oracle
-that makes it resumable and distributable is :mod:`tuning._oracle`.
+:class:`CVTuner` is a KerasTuner ``Tuner`` whose trial score is the k-fold mean
+(its ``run_trial`` overridden, as KerasTuner's maintainers suggest in
+keras-team/keras-tuner#139); fold scores and std stay with each trial. The
+algorithm is KerasTuner's own oracle for it, with the additions of
+:mod:`tuning._oracle` that make it resumable and distributable. On top: fold
+pruning (:func:`tuning.options.median_rule`), a time budget, and for Hyperband
+each fold continued from its own checkpoint. :class:`CVRandomSearch` is
+``CVTuner(algorithm="random")``.
 """
 
 from __future__ import annotations
@@ -21,13 +25,21 @@ import numpy as np
 from zoo import checks, files, registry
 from zoo import metrics as zoo_metrics
 
-from . import _compat, _oracle, cv as cv_lib, results as results_lib, statefiles
+from . import _compat, _oracle, cv as cv_lib, options, results as results_lib, statefiles
 from .cv import DEFAULT_OBJECTIVE, CVResult, derive_seed
 from .folds import DEFAULT_FOLDS, DEFAULT_TRAIN, ArrayFolds, TFDSFolds, make_folds, make_splitter, transform_features
 from .hypermodels import ZooHyperModel
 
 CONFIG_JSON = "search_config.json"  # what a search directory was started with (checked on resume)
 TENSORBOARD_DIR = "tensorboard"
+DEFAULT_MAX_TRIALS = 10  # random and Bayesian; a grid runs whole, Hyperband as its brackets say
+FOLD_FILE = "fold_{i}.json"  # a finished fold's metrics, in its trial's folder: a resumed trial skips it
+FOLD_WEIGHTS = "fold_{i}.weights.h5"  # Hyperband: a fold's weights, for the trial that continues it
+
+
+class BudgetSpent(BaseException):
+    """The time budget ran out between two folds of a trial (a BaseException: KerasTuner must not record
+    it as the trial's failure; the trial stays running and a resumed search finishes it)."""
 
 
 @dataclass
@@ -65,7 +77,7 @@ def _ctrl_c_seen():
     arrives; inside TensorFlow's tracing it can come out as another error (seen:
     ``RuntimeError: Exiting variable_creator_scope without proper nesting``),
     which KerasTuner would record as a failed trial before going on with the
-    search. :meth:`CVRandomSearch.run_trial` turns an error that follows a Ctrl-C
+    search. :meth:`CVTuner.run_trial` turns an error that follows a Ctrl-C
     back into ``KeyboardInterrupt``. The handler still raises as Python's does;
     outside the main thread, or where SIGINT is ignored or not Python's, nothing
     is installed.
@@ -90,33 +102,57 @@ def _ctrl_c_seen():
         signal.signal(signal.SIGINT, previous)
 
 
-class CVRandomSearch(keras_tuner.RandomSearch):
-    """KerasTuner random search whose trial score is the k-fold cross-validation mean.
+class CVTuner(keras_tuner.Tuner):
+    """KerasTuner search (random, grid, Bayesian or Hyperband) whose trial score is the k-fold cross-validation mean.
 
     Each trial builds the hypermodel's model for every fold, trains it on the
     fold's training part and evaluates it on the held-out fold; the oracle gets
     the mean of every metric, its standard deviation (``<metric>_std``) and the
     objective on each fold (``<objective>_fold<i>``), so all of it is stored with
-    the trial in KerasTuner's own ``trial.json``. Per-epoch checkpoints are not
-    written (about 1 s a trial on iris): the best configuration is retrained on
-    all the training data instead (:meth:`retrain_best`).
+    the trial in KerasTuner's own ``trial.json``. The best configuration is
+    retrained on all the training data (:meth:`retrain_best`).
+
+    Algorithms, each KerasTuner's own oracle: ``"random"``; ``"grid"`` (every
+    combination, the defaults first; ``max_trials`` defaults to the grid's size and
+    may not be smaller); ``"bayesian"`` (Gaussian-process optimisation of the k-fold
+    mean); ``"hyperband"`` (its budget is epochs per fold, up to ``max_epochs``: a
+    trial Hyperband continues trains each fold further from that fold's weights in
+    the earlier trial's folder). Trial 0 is the hypermodel's default configuration
+    (the zoo model as the textbook sets it) for all four.
+
+    Pruning (``prune=True``): after each fold a trial is compared with the earlier
+    trials on the same folds (:func:`tuning.options.median_rule`) and stops if it is
+    worse than their median; it is recorded as pruned (KerasTuner's STOPPED with a
+    ``pruned`` metric) with the folds it ran, and is never the best.
+
+    Time budget (``max_time``): once it is spent no trial and no fold starts; the
+    fold running finishes, the search stops and the results say so
+    (``results.json["stopped"]``). The same search run again continues: the trial
+    stopped between folds keeps its finished folds.
 
     Resume: a tuner created again on the same ``directory``/``project_name`` with
     ``overwrite=False`` reloads the search; a trial interrupted by Ctrl-C or a
-    killed process runs again (same seeds) and every trial is counted once.
-    Distributed: KerasTuner's chief/worker mode, set by the environment variables
-    ``KERASTUNER_TUNER_ID``, ``KERASTUNER_ORACLE_IP``, ``KERASTUNER_ORACLE_PORT``.
+    killed process runs again (same seeds; folds it had finished are kept) and
+    every trial is counted once. Distributed: KerasTuner's chief/worker mode, set by
+    the environment variables ``KERASTUNER_TUNER_ID``, ``KERASTUNER_ORACLE_IP``,
+    ``KERASTUNER_ORACLE_PORT`` (there the chief's ``max_time`` stops new trials).
 
     Args:
         hypermodel: a ``keras_tuner.HyperModel`` (see :func:`tuning.hypermodel`), a
             build function ``fn(hp) -> keras.Model``, or a zoo model name.
-        objective: a metric the model reports, ``val_`` prefixed for the held-out
-            folds (default ``"val_accuracy"``), or a ``keras_tuner.Objective``.
-        max_trials: number of configurations to try (>= 1).
+        algorithm: one of :data:`tuning.options.ALGORITHMS`.
+        objective: a metric of each fold, ``val_`` prefixed for the held-out folds
+            (default ``"val_accuracy"``), or a ``keras_tuner.Objective``; its direction
+            comes from :func:`tuning._compat.objective_direction`.
+        max_trials: configurations to try at most (default 10 for random and Bayesian,
+            the grid's size for grid, Hyperband's schedule for hyperband).
         cv: number of folds (stratified, shuffled, seeded) or a scikit-learn
             splitter; :func:`holdout` for a single validation split.
         seed: makes the search repeatable: the sampled configurations, the folds,
             and every model's weights, dropout and shuffling.
+        prune: stop hopeless trials between folds (needs >= 2 folds).
+        prune_warmup: completed trials before any trial is pruned.
+        max_time: time budget of one run of :meth:`search`: seconds, or ``"20m"``, ``"1h30m"``...
         preprocess: scikit-learn transformer refitted on each fold's training part.
         directory, project_name: where KerasTuner's state and the results files go.
         overwrite: start anew instead of resuming.
@@ -124,8 +160,11 @@ class CVRandomSearch(keras_tuner.RandomSearch):
             ``<project>/tensorboard`` (per fold, and each trial's k-fold mean).
         worker_timeout: distributed mode: seconds of silence after which a worker's
             trial is given to another worker.
-        default_first: the first trial is the hypermodel's default configuration (the
-            zoo model as the textbook sets it), a baseline; then random samples.
+        default_first: the first trial is the hypermodel's default configuration (a
+            grid always starts there).
+        max_epochs, factor, hyperband_iterations: Hyperband's (``max_epochs`` defaults to
+            the zoo model's training epochs).
+        num_initial_points, alpha, beta: Bayesian optimisation's.
         **kwargs: passed to ``keras_tuner.Tuner`` (``max_consecutive_failed_trials``...).
 
     A trial whose training diverges (loss NaN or infinite: ``TerminateOnNaN`` stops
@@ -134,34 +173,61 @@ class CVRandomSearch(keras_tuner.RandomSearch):
     default 3, failures in a row).
 
     Raises:
-        ValueError, TypeError: bad argument (max_trials < 1, folds < 2, an objective the
-            model does not report, unknown model, a chief port already in use...).
+        ValueError, TypeError: bad argument (unknown algorithm, an option of another
+            algorithm, a grid larger than max_trials, pruning with one fold, a budget that
+            is not a duration, an objective the model does not report, unknown model, a
+            chief port already in use...).
 
     Example:
-        >>> from tuning import CVRandomSearch, hypermodel
-        >>> tuner = CVRandomSearch(hypermodel("dense_classifier"), max_trials=10, cv=5,
-        ...                        directory="runs/tune", project_name="iris")       # doctest: +SKIP
-        >>> tuner.search(x, y, epochs=30)                                           # doctest: +SKIP
-        >>> tuner.results()[0]["score"]                                             # doctest: +SKIP
+        >>> from tuning import CVTuner, hypermodel
+        >>> tuner = CVTuner(hypermodel("dense_classifier"), algorithm="bayesian", max_trials=10, cv=5,
+        ...                 prune=True, max_time="20m", directory="runs/tune", project_name="iris")  # doctest: +SKIP
+        >>> tuner.search(x, y, epochs=30)                                                         # doctest: +SKIP
+        >>> tuner.results()[0]["score"]                                                           # doctest: +SKIP
     """
 
-    def __init__(self, hypermodel, objective=DEFAULT_OBJECTIVE, max_trials: int = 10, *, cv=DEFAULT_FOLDS,
-                 seed: int = 0, preprocess=None, directory=None, project_name=None, overwrite: bool = False,
+    def __init__(self, hypermodel, algorithm: str = "random", objective=DEFAULT_OBJECTIVE, max_trials: int | None = None,
+                 *, cv=DEFAULT_FOLDS, seed: int = 0, prune: bool = False, prune_warmup: int = options.PRUNE_WARMUP,
+                 max_time=None, preprocess=None, directory=None, project_name=None, overwrite: bool = False,
                  tensorboard: bool = False, worker_timeout: float = _oracle.DEFAULT_WORKER_TIMEOUT,
-                 default_first: bool = True, max_consecutive_failed_trials: int = 3, **kwargs):
+                 default_first: bool = True, max_consecutive_failed_trials: int = 3, max_epochs: int | None = None,
+                 factor: int | None = None, hyperband_iterations: int | None = None,
+                 num_initial_points: int | None = None, alpha: float | None = None, beta: float | None = None,
+                 **kwargs):
         # Every check runs before the directory is touched, so a bad argument changes nothing there.
-        max_trials = checks.positive_int("max_trials", max_trials)
+        algorithm_options = {"max_epochs": max_epochs, "factor": factor, "hyperband_iterations": hyperband_iterations,
+                             "num_initial_points": num_initial_points, "alpha": alpha, "beta": beta}
+        self.algorithm = options.check_algorithm(algorithm, **algorithm_options)
+        if max_trials is not None:
+            max_trials = checks.positive_int("max_trials", max_trials)
         seed = checks.positive_int("seed", seed, minimum=0)
         worker_timeout = checks.positive("worker_timeout", worker_timeout)
+        self.max_time = options.parse_duration("max_time", max_time)
         if isinstance(hypermodel, str):
             hypermodel = ZooHyperModel(hypermodel)
         if not (isinstance(hypermodel, keras_tuner.HyperModel) or callable(hypermodel)):
             raise TypeError(f"hypermodel must be a keras_tuner.HyperModel, a build function or a zoo model name, "
                             f"got {hypermodel!r}")
         self.splitter = make_splitter(cv, seed=seed)
+        self.prune = options.check_prune(prune, getattr(self.splitter, "n_splits", None), warmup=prune_warmup)
+        self.prune_warmup = int(prune_warmup)
         if preprocess is not None and not (hasattr(preprocess, "fit") and hasattr(preprocess, "transform")):
             raise TypeError(f"preprocess must be a scikit-learn transformer (with fit and transform), got {preprocess!r}")
         objective = self._check_objective(hypermodel, objective)
+        default_epochs = hypermodel.epochs if isinstance(hypermodel, ZooHyperModel) else DEFAULT_TRAIN.epochs
+        extra = {k: v for k, v in algorithm_options.items() if v is not None}
+        if self.algorithm == "hyperband":
+            extra["max_epochs"] = max_epochs or default_epochs
+        elif self.algorithm == "grid":
+            size = grid_size(self._space(hypermodel))
+            if max_trials is not None and max_trials < size:
+                raise ValueError(f"max_trials: the grid has {size} points, more than max_trials={max_trials}; raise "
+                                 f"max_trials to {size} or search fewer hyperparameters (hypermodel(name, tune=...), "
+                                 "--tune)")
+            max_trials = max_trials or size
+        elif max_trials is None:
+            max_trials = DEFAULT_MAX_TRIALS
+        self.max_epochs = extra.get("max_epochs")
         role = _oracle.distributed_role()
         if role == "chief":
             _oracle.check_port_free(*_oracle.oracle_address())
@@ -174,31 +240,33 @@ class CVRandomSearch(keras_tuner.RandomSearch):
         self.tensorboard = bool(tensorboard)
         self.worker_timeout = worker_timeout
         self._folds = None
-        oracle = _oracle.ZooOracle(
+        self._deadline = None
+        oracle = _oracle.ORACLES[self.algorithm](
             objective=objective, max_trials=max_trials,
             seed=seed + 1,  # KerasTuner treats seed 0 as "no seed" and draws a random one
             max_consecutive_failed_trials=max_consecutive_failed_trials, worker_timeout=worker_timeout,
             default_first=default_first,
             on_trial_end=lambda o: results_lib.write_results(o, self.project_dir),
+            **extra,
         )
         if not overwrite:  # a damaged state file is named before KerasTuner reloads it
             statefiles.check(directory / (project_name or "untitled_project"), check_config=role != "worker")
-        # RandomSearch.__init__ would build its own oracle; go to Tuner's with ours.
-        keras_tuner.Tuner.__init__(self, oracle, hypermodel, directory=str(directory), project_name=project_name,
-                                   overwrite=overwrite, **kwargs)
+        super().__init__(oracle, hypermodel, directory=str(directory), project_name=project_name,
+                         overwrite=overwrite, **kwargs)
         self.seed = seed
 
     # ------------------------------------------------------------------ checks
     def _check_objective(self, hypermodel, objective):
-        """The objective must be a metric the model reports (checked on the default model)."""
+        """The objective must be a metric each fold reports (checked on the default model)."""
         import keras
 
         name = objective.name if isinstance(objective, keras_tuner.Objective) else objective
         if not isinstance(name, str):
             raise TypeError(f"objective must be a metric name such as 'val_accuracy' or a keras_tuner.Objective, "
                             f"got {objective!r}")
-        model = hypermodel.build(keras_tuner.HyperParameters()) if isinstance(hypermodel, keras_tuner.HyperModel) \
-            else hypermodel(keras_tuner.HyperParameters())
+        hp = keras_tuner.HyperParameters()
+        model = hypermodel.build(hp) if isinstance(hypermodel, keras_tuner.HyperModel) else hypermodel(hp)
+        self._default_space = hp  # the space a build at the defaults declared
         self._reference_shape = tuple(model.input_shape[1:]) if not isinstance(model.input_shape, list) else None
         self._reference_classes = int(model.output_shape[-1]) if not isinstance(model.output_shape, list) else None
         reported = reported_metrics(model)
@@ -211,19 +279,30 @@ class CVRandomSearch(keras_tuner.RandomSearch):
             zoo_metrics.check_objective(name, classes, allowed=allowed)
         if isinstance(objective, keras_tuner.Objective):
             return objective
-        if zoo_metrics.direction(name):  # the one table of directions
-            return keras_tuner.Objective(name, zoo_metrics.direction(name))
-        return _compat.create_objective(name)  # infers max/min; an unknown custom name raises
+        return _compat.create_objective(name)  # the direction, from one place; an unknown custom name raises
+
+    def _space(self, hypermodel) -> keras_tuner.HyperParameters:
+        """The whole search space (every conditional branch for a zoo hypermodel)."""
+        if isinstance(hypermodel, ZooHyperModel):
+            hp = keras_tuner.HyperParameters()
+            hypermodel.declare(hp)
+            return hp
+        return self._default_space
 
     def _search_config(self, folds, epochs, fit_kwargs) -> dict:
         hm = self.hypermodel
-        return {
+        config = {
+            "algorithm": self.algorithm,
             "hypermodel": hm.get_config() if isinstance(hm, ZooHyperModel) else _describe(hm),
             "objective": self.oracle.objective.name, "direction": self.oracle.objective.direction,
             "cv": repr(self.splitter) if isinstance(folds, ArrayFolds) else "tfds slices",
             "seed": self.seed, "epochs": epochs, "data": folds.fingerprint(),
             "fit": {k: repr(v) for k, v in sorted((fit_kwargs or {}).items())},
         }
+        if self.algorithm == "hyperband":
+            config["hyperband"] = {k: getattr(self.oracle, k, None) for k in ("max_epochs", "factor",
+                                                                                "hyperband_iterations")}
+        return config
 
     def _check_config(self, config: dict) -> None:
         """A resumed directory must hold the same search; otherwise say so and change nothing."""
@@ -264,7 +343,8 @@ class CVRandomSearch(keras_tuner.RandomSearch):
         Args:
             x: features, or a :class:`TFDSFolds` (then ``y`` is None).
             y: integer class labels.
-            epochs: per fold (default: the registry's for a zoo hypermodel, else ``DEFAULT_TRAIN``'s).
+            epochs: per fold (default: the registry's for a zoo hypermodel, else ``DEFAULT_TRAIN``'s);
+                not for Hyperband, which gives each trial its epochs (up to ``max_epochs``).
             groups: group labels for group splitters.
             callbacks: Keras callbacks for every fit (deep-copied).
             verbose: 1 prints KerasTuner's trial summaries, 0 nothing.
@@ -274,33 +354,57 @@ class CVRandomSearch(keras_tuner.RandomSearch):
         Raises:
             ValueError, TypeError: bad data or arguments; a directory holding another search.
         """
+        name = type(self).__name__
         for bad, why in (("validation_data", "cross-validation makes the validation folds: set cv=..."),
-                         ("validation_split", "cross-validation makes the validation folds: set cv=...")):
+                         ("validation_split", "cross-validation makes the validation folds: set cv=..."),
+                         ("initial_epoch", "Hyperband sets it when it continues a trial")):
             if bad in fit_kwargs:
-                raise ValueError(f"{bad}: not accepted by CVRandomSearch.search; {why}")
+                raise ValueError(f"{bad}: not accepted by {name}.search; {why}")
         batch_size = fit_kwargs.pop("batch_size", None)
         if batch_size is not None:
             if isinstance(self.hypermodel, ZooHyperModel):
-                raise ValueError("batch_size: not accepted by CVRandomSearch.search; it is a hyperparameter of the "
+                raise ValueError(f"batch_size: not accepted by {name}.search; it is a hyperparameter of the "
                                  "search: fix it with hypermodel(name, batch_size=N)")
             batch_size = checks.positive_int("batch_size", batch_size)
+        if self.algorithm == "hyperband":
+            if epochs is not None:
+                raise ValueError(f"epochs: not accepted with algorithm='hyperband', which trains each trial for its "
+                                 f"own number of epochs per fold, up to max_epochs={self.max_epochs}")
+            epochs = self.max_epochs
         if epochs is None:
             epochs = self.hypermodel.epochs if isinstance(self.hypermodel, ZooHyperModel) else DEFAULT_TRAIN.epochs
         epochs = checks.positive_int("epochs", epochs)
         folds = make_folds(x, y, cv=self.splitter, seed=self.seed, preprocess=self.preprocess, groups=groups,
-                            num_classes=self._reference_classes, feature_shape=self._reference_shape)
+                           num_classes=self._reference_classes, feature_shape=self._reference_shape)
+        options.check_prune(self.prune, len(folds), warmup=self.prune_warmup)
         self._check_config(self._search_config(folds, epochs, {**fit_kwargs, "batch_size": batch_size}))
         self._folds, self._epochs, self._fit_kwargs, self._batch_size = folds, epochs, fit_kwargs, batch_size
         self._callbacks = list(callbacks or [])
         self.oracle.verbose = verbose
         role = _oracle.distributed_role()
+        # The budget of this run: the oracle starts no trial after it (on the chief for the
+        # workers too); this process starts no fold after it (a worker's folds run to the end).
+        self._deadline = time.monotonic() + self.max_time if self.max_time else None
+        if role != "worker":
+            self.oracle.begin_run(self._deadline)
+        else:
+            self._deadline = None
         if role == "chief":
             self.save()
             _oracle.serve_chief(self.oracle, *_oracle.oracle_address())
         else:
             self.save()  # so that a process killed during its first trial resumes (KerasTuner reloads from this file)
-            super().search(verbose=verbose)
+            try:
+                super().search(verbose=verbose)
+            except BudgetSpent as spent:
+                trial_id, folds_done = spent.args
+                history = self.oracle.attempts.get(trial_id) or [{}]
+                history[-1]["outcome"] = "max_time"  # it stays running: a resumed search finishes it
+                self.oracle.note_stop("max_time", trial=trial_id, folds_done=folds_done)
         if role != "worker":
+            if verbose and self.oracle.stop:
+                print(f"Search stopped: the time budget (max_time={self.max_time:g} s) is spent; run it again to "
+                      "continue.", flush=True)
             results_lib.write_results(self.oracle, self.project_dir)  # the plot: write_results()
 
     def pre_create_trial(self):
@@ -319,21 +423,22 @@ class CVRandomSearch(keras_tuner.RandomSearch):
         self.oracle.end_trial(trial)
 
     def run_trial(self, trial, **kwargs):
-        """Cross-validate one configuration; return the mean, std and per-fold value of every metric."""
+        """Cross-validate one configuration; return the mean, std and per-fold value of every metric.
+
+        A pruned trial reports the same over the folds it ran, and ``pruned`` = 1.
+        """
         batch_size = self._trial_batch_size(trial.hyperparameters)
         heartbeat = None
         if self._is_worker():
             heartbeat = _oracle.Heartbeat(self.oracle, trial.trial_id,
                                           self.worker_timeout * _oracle.HEARTBEAT_FRACTION)
-        start = time.perf_counter()
         with _ctrl_c_seen() as ctrl_c:
             try:
-                per_fold = self._run_folds(trial, batch_size, heartbeat)
+                per_fold, seconds, pruned = self._run_folds(trial, batch_size, heartbeat)
             except Exception as exc:
                 if ctrl_c:  # an error that came out of a Ctrl-C is an interruption, not a failed trial
                     raise KeyboardInterrupt(f"trial {trial.trial_id} interrupted") from exc
                 raise
-        seconds = time.perf_counter() - start
         cv = CVResult.from_folds(per_fold)
         objective = self.oracle.objective.name
         if objective not in cv.mean:
@@ -342,32 +447,116 @@ class CVRandomSearch(keras_tuner.RandomSearch):
         report = {**cv.mean, **{f"{k}_std": v for k, v in cv.std.items()},
                   **{f"{objective}_fold{i}": f[objective] for i, f in enumerate(per_fold, start=1)},
                   "seconds": seconds}
+        if pruned:
+            report[options.PRUNED_METRIC] = 1.0
+            if self.oracle.verbose:
+                print(f"Trial {trial.trial_id} pruned after fold {len(per_fold)} of {len(self._folds)}: "
+                      f"{objective} {cv.mean[objective]:.4f} so far, worse than the median of the earlier trials "
+                      "on the same folds", flush=True)
         if self.tensorboard:
             self._write_hparams_summary(trial, cv.mean[objective], cv.std[objective])
         return report
 
-    def _run_folds(self, trial, batch_size, heartbeat) -> list:
-        """Each fold's metrics for the trial's configuration, fold after fold."""
+    def _run_folds(self, trial, batch_size, heartbeat) -> tuple[list, float, bool]:
+        """Each fold's metrics for the trial's configuration, fold after fold.
+
+        Returns:
+            ``(per_fold, seconds, pruned)``: the metrics of the folds run (all unless
+            pruned), their training seconds, and whether the trial was pruned.
+
+        Raises:
+            BudgetSpent: the time budget ran out before a fold.
+        """
+        hp = trial.hyperparameters
+        epochs = int(hp.values.get("tuner/epochs", self._epochs))
+        initial_epoch = int(hp.values.get("tuner/initial_epoch", 0))
+        parent = hp.values.get("tuner/trial_id")  # Hyperband continues that trial
+        # Hyperband continues a trial only from a round below max_epochs: only then are the weights needed.
+        keep_weights = self.algorithm == "hyperband" and epochs < self.max_epochs
+        trial_dir = Path(self.get_trial_dir(trial.trial_id))
+        parent_dir = Path(self.get_trial_dir(parent)) if parent is not None else None
+        per_fold, seconds, ran = [], 0.0, 0
+        k = len(self._folds)
+        for i in range(k):
+            seed = derive_seed(self.seed, trial.trial_id, i)
+            stamp = {"seed": seed, "epochs": epochs, "initial_epoch": initial_epoch}
+            done = _read_fold(trial_dir / FOLD_FILE.format(i=i), stamp)
+            if done is None:
+                if ran and self._deadline is not None and time.monotonic() >= self._deadline:
+                    raise BudgetSpent(trial.trial_id, i)
+                done = self._train_fold(trial, i, seed, batch_size, heartbeat, epochs=epochs,
+                                        initial_epoch=initial_epoch, parent_dir=parent_dir,
+                                        save_to=trial_dir if keep_weights else None)
+                files.write_json(trial_dir / FOLD_FILE.format(i=i), {**stamp, **done})
+                ran += 1
+            per_fold.append(done["metrics"])
+            seconds += done["seconds"]
+            if self.prune and i < k - 1 and self._should_prune(trial, per_fold):
+                return per_fold, seconds, True
+        return per_fold, seconds, False
+
+    def _train_fold(self, trial, i, seed, batch_size, heartbeat, *, epochs, initial_epoch, parent_dir, save_to) -> dict:
+        """Train and evaluate fold ``i`` (from the parent trial's weights for Hyperband); its metrics and seconds."""
         import keras
 
         hp = trial.hyperparameters
-        per_fold = []
-        for i in range(len(self._folds)):
-            callbacks = self._deepcopy_callbacks(self._callbacks)
-            if self.tensorboard:
-                callbacks.append(keras.callbacks.TensorBoard(log_dir=os.path.join(self.project_dir, TENSORBOARD_DIR)))
-                self._configure_tensorboard_dir(callbacks, trial, execution=i)  # per fold, with HParams
-            if heartbeat is not None:
-                heartbeat.beat(force=True)
-                callbacks.append(heartbeat)
-            try:
-                per_fold.append(cv_lib.run_fold(
-                    lambda: self.hypermodel.build(hp), lambda m, **kw: self.hypermodel.fit(hp, m, **kw), self._folds,
-                    i, batch_size=batch_size, seed=derive_seed(self.seed, trial.trial_id, i), epochs=self._epochs,
-                    callbacks=callbacks, validate_each_epoch=self.tensorboard, fit_kwargs=self._fit_kwargs))
-            except FloatingPointError as exc:  # KerasTuner records the trial as FAILED (counted, not retried)
-                raise keras_tuner.errors.FailedTrialError(f"trial {trial.trial_id}: {exc}") from None
-        return per_fold
+        callbacks = self._deepcopy_callbacks(self._callbacks)
+        if self.tensorboard:
+            callbacks.append(keras.callbacks.TensorBoard(log_dir=os.path.join(self.project_dir, TENSORBOARD_DIR)))
+            self._configure_tensorboard_dir(callbacks, trial, execution=i)  # per fold, with HParams
+        if heartbeat is not None:
+            heartbeat.beat(force=True)
+            callbacks.append(heartbeat)
+        weights = parent_dir / FOLD_WEIGHTS.format(i=i) if parent_dir is not None else None
+        if weights is not None and not weights.is_file():
+            raise keras_tuner.errors.FailedTrialError(
+                f"trial {trial.trial_id}: Hyperband continues trial {hp.values['tuner/trial_id']}, but its fold "
+                f"{i + 1} weights {weights} are missing (distributed workers need a shared --dir)")
+
+        def build():
+            model = self.hypermodel.build(hp)
+            if weights is not None:
+                model.load_weights(str(weights))  # Hyperband: this fold goes on from where the earlier trial stopped
+            return model
+
+        def fit(model, **kw):
+            history = self.hypermodel.fit(hp, model, **kw)
+            if save_to is not None:
+                _save_weights(model, save_to / FOLD_WEIGHTS.format(i=i))
+            return history
+
+        fit_kwargs = dict(self._fit_kwargs)
+        if weights is not None:
+            fit_kwargs["initial_epoch"] = initial_epoch
+        start = time.perf_counter()
+        try:
+            metrics = cv_lib.run_fold(build, fit, self._folds, i, batch_size=batch_size, seed=seed, epochs=epochs,
+                                      callbacks=callbacks, validate_each_epoch=self.tensorboard, fit_kwargs=fit_kwargs)
+        except FloatingPointError as exc:  # KerasTuner records the trial as FAILED (counted, not retried)
+            raise keras_tuner.errors.FailedTrialError(f"trial {trial.trial_id}: {exc}") from None
+        return {"metrics": metrics, "seconds": time.perf_counter() - start}
+
+    def _should_prune(self, trial, per_fold) -> bool:
+        """The median rule (:func:`tuning.options.median_rule`) against the earlier trials on the same folds."""
+        objective, direction = self.oracle.objective.name, self.oracle.objective.direction
+        i = len(per_fold)
+        running = float(np.mean([f[objective] for f in per_fold]))
+        budget = trial.hyperparameters.values.get("tuner/epochs")  # Hyperband: compare trials trained as long
+        # A worker's oracle is the chief's proxy: get_best_trials is how it sees every trial.
+        trials = self.oracle.trials.values() if not self._is_worker() else self.oracle.get_best_trials(2**31 - 1)
+        others, completed = [], 0
+        for other in trials:
+            if other.trial_id == trial.trial_id or other.hyperparameters.values.get("tuner/epochs") != budget:
+                continue
+            if other.status == _compat.TrialStatus.COMPLETED:
+                completed += 1
+            elif not _oracle.is_pruned(other):
+                continue
+            scores = [other.metrics.get_last_value(f"{objective}_fold{j}") if other.metrics.exists(
+                f"{objective}_fold{j}") else None for j in range(1, i + 1)]
+            if all(s is not None for s in scores):
+                others.append(float(np.mean(scores)))
+        return options.median_rule(running, others, direction, completed=completed, warmup=self.prune_warmup)
 
     def _write_hparams_summary(self, trial, mean, std):
         """One HParams session per trial with its k-fold mean, for TensorBoard's HParams dashboard."""
@@ -389,7 +578,7 @@ class CVRandomSearch(keras_tuner.RandomSearch):
         return getattr(self, "_batch_size", None)
 
     def load_model(self, trial):
-        raise NotImplementedError("CVRandomSearch keeps no per-trial weights (it trains k models a trial); "
+        raise NotImplementedError(f"{type(self).__name__} keeps no per-trial model (it trains k models a trial); "
                                   "use tuner.retrain_best(x, y) to train the best configuration on all the data")
 
     # ------------------------------------------------------------------ results
@@ -405,8 +594,19 @@ class CVRandomSearch(keras_tuner.RandomSearch):
         """Write ``results.csv``, ``results.json``, ``best_hyperparameters.json`` and ``scores.png``."""
         return results_lib.write_results(self.oracle, self.project_dir, plot=True)
 
+    def best_epochs(self, trial=None) -> int:
+        """Epochs the best trial (or ``trial``) trained each fold for: Hyperband's ``tuner/epochs``, else search's."""
+        if trial is None:
+            best = self.oracle.get_best_trials(1)
+            trial = best[0] if best else None
+        values = trial.hyperparameters.values if trial is not None else {}
+        return int(values.get("tuner/epochs", getattr(self, "_epochs", None) or DEFAULT_TRAIN.epochs))
+
     def retrain_best(self, x, y=None, *, epochs: int | None = None, verbose=0) -> BestModel:
         """Train the best configuration on all of ``(x, y)`` (the whole training set).
+
+        Args:
+            epochs: default :meth:`best_epochs` (for Hyperband, the epochs its best trial trained).
 
         Returns:
             :class:`BestModel`; evaluate it once on the test set.
@@ -423,7 +623,7 @@ class CVRandomSearch(keras_tuner.RandomSearch):
         else:
             xs, ys = checks.xy(x, y, num_classes=self._reference_classes, feature_shape=self._reference_shape)
             folds = ArrayFolds(xs, ys, [], self.preprocess)
-        epochs = checks.positive_int("epochs", epochs if epochs is not None else getattr(self, "_epochs", DEFAULT_TRAIN.epochs))
+        epochs = checks.positive_int("epochs", epochs if epochs is not None else self.best_epochs(trial))
         import keras
 
         hp = trial.hyperparameters
@@ -434,6 +634,67 @@ class CVRandomSearch(keras_tuner.RandomSearch):
         fit_args, fitted = folds.full(batch_size=self._trial_batch_size(hp), seed=seed)
         self.hypermodel.fit(hp, model, **fit_args, **getattr(self, "_fit_kwargs", {}), epochs=epochs, verbose=verbose)
         return BestModel(model, fitted, str(trial.trial_id), dict(hp.values))
+
+
+class CVRandomSearch(CVTuner):
+    """KerasTuner random search whose trial score is the k-fold mean: ``CVTuner(algorithm="random")``.
+
+    Args:
+        hypermodel, objective, max_trials, **kwargs: as for :class:`CVTuner` (``max_trials`` default 10).
+    """
+
+    def __init__(self, hypermodel, objective=DEFAULT_OBJECTIVE, max_trials: int = DEFAULT_MAX_TRIALS, **kwargs):
+        if "algorithm" in kwargs:
+            raise TypeError("algorithm: CVRandomSearch is random search; use CVTuner(algorithm=...) for another")
+        super().__init__(hypermodel, "random", objective, max_trials, **kwargs)
+
+
+def grid_size(hyperparameters) -> int:
+    """How many points KerasTuner's grid search visits in ``hyperparameters``' space.
+
+    Each hyperparameter contributes its values (a float without a step: ten, as
+    KerasTuner takes them) plus its default where that is not among them; a
+    conditional one counts only where its parent's value makes it active.
+    Counted branch by branch, without listing the points.
+    """
+    space = hyperparameters.space
+    parents = {c.name for hp in space for c in hp.conditions}
+    states = {(): 1}  # the values of the parents chosen so far -> how many points share them
+    for hp in space:
+        values = list(dict.fromkeys([hp.default, *hp.values]))
+        grown: dict = {}
+        for key, count in states.items():
+            chosen = dict(key)
+            if not all(c.is_active(chosen) for c in hp.conditions):
+                grown[key] = grown.get(key, 0) + count
+            elif hp.name in parents:
+                for v in values:
+                    k = tuple(sorted({**chosen, hp.name: v}.items(), key=lambda kv: kv[0]))
+                    grown[k] = grown.get(k, 0) + count
+            else:
+                grown[key] = grown.get(key, 0) + count * len(values)
+        states = grown
+    return sum(states.values())
+
+
+def _read_fold(path: Path, stamp: dict) -> dict | None:
+    """A finished fold's record if it was trained as ``stamp`` says (same seed and epochs), else None."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or any(record.get(k) != v for k, v in stamp.items()):
+        return None
+    if not isinstance(record.get("metrics"), dict) or not isinstance(record.get("seconds"), (int, float)):
+        return None
+    return record
+
+
+def _save_weights(model, path: Path) -> None:
+    """``model.save_weights`` under a temporary name, then renamed (a killed process leaves no torn file)."""
+    tmp = path.with_name(f".{os.getpid()}-{path.name}")  # Keras wants the .weights.h5 ending
+    model.save_weights(str(tmp))
+    os.replace(tmp, path)
 
 
 def _describe(hypermodel) -> str:
