@@ -50,7 +50,7 @@ def test_nested_cv_on_iris_chooses_per_outer_fold_and_resumes_identically(tmp_pa
     ({"outer": 1}, ValueError, r"outer must be an integer >= 2, got 1"),
     ({"inner": 1}, ValueError, r"inner must be an integer >= 2, got 1"),
     ({"max_trials": 0}, ValueError, r"max_trials must be an integer >= 1, got 0"),
-    ({"algorithm": "genetic"}, ValueError, r"algorithm must be one of 'random'; got 'genetic'"),
+    ({"algorithm": "genetic"}, ValueError, r"algorithm must be one of 'random', 'grid', 'bayesian', 'hyperband'; got 'genetic'"),
     ({"objective": "val_top5_accuracy"}, ValueError, r"objective 'val_top5_accuracy' needs more than 5 classes"),
     ({"objective": "accuracy"}, ValueError, r"objective 'accuracy' is measured on the training part"),
     ({"outer": 2, "inner": 3, "rows": 10}, ValueError, r"y: class \d has 2 sample\(s\), fewer than the 3 folds"),
@@ -91,7 +91,7 @@ def test_nested_command_end_to_end(run_cli, tmp_path):
     (["--inner", "0"], "error: inner must be an integer >= 2, got 0"),
     (["--max-trials", "0"], "error: max_trials must be an integer >= 1, got 0"),
     (["--objective", "val_auc"], "error: objective 'val_auc' is not reported by the model; it reports: val_loss"),
-    (["--algorithm", "genetic"], "error: algorithm must be one of 'random'; got 'genetic'"),
+    (["--algorithm", "genetic"], "error: algorithm must be one of 'random', 'grid', 'bayesian', 'hyperband'; got 'genetic'"),
 ])
 def test_nested_command_bad_input_answers_without_tensorflow(tmp_path, args, text):
     code, out, err, imported = run_command("tuning", ["nested", "dense_classifier", *args, "--out", "{tmp}/w"], tmp_path)
