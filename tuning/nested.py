@@ -37,8 +37,8 @@ from zoo import checks, files, registry
 from zoo import metrics as zoo_metrics
 
 from . import options
-from .cv import DEFAULT_OBJECTIVE
-from .folds import check_splits, make_splitter
+from .cv import DEFAULT_OBJECTIVE, held_out_scores
+from .folds import check_splits, make_splitter, transform_features
 
 DEFAULT_OUTER, DEFAULT_INNER = 5, 3   # 5 outer folds score the procedure; 3 inner ones keep each search cheap
 RESULT_JSON = "nested_cv.json"
@@ -324,7 +324,9 @@ def _outer_fold(i, hypermodel, x, y, tr, te, *, algorithm, objective, max_trials
     best = rows[0]
     chosen = tuner.retrain_best(x_tr, y_tr, epochs=epochs)
     test = chosen.evaluate(x_te, y_te)
-    test.update(zoo_metrics.classification_scores(y_te, chosen.predict(x_te)))
+    # Macro-F1 and top-k as the inner folds compute them (direct calls: predict() would trace anew per outer fold).
+    x_eval = transform_features(chosen.preprocess, x_te) if chosen.preprocess is not None else x_te
+    test.update(held_out_scores(chosen.model, {"x": x_eval, "y": y_te, "batch_size": registry.EVAL_BATCH_SIZE}))
     metric = objective[4:]
     return {"fold": i, "train_samples": int(len(tr)), "test_samples": int(len(te)), "trial_id": best["trial_id"],
             "hyperparameters": best["hyperparameters"], "inner_score": best["score"], "inner_std": best["std"],

@@ -29,7 +29,9 @@ MANIFEST = "run.json"
 STAGING = ".incomplete-final-save"  # inside the run directory while the final files are written
 #: The files of a finished run that may be left over from an older one (a run that
 #: wrote no curves.png must not be shown with the previous run's).
-RUN_FILES = ("model.keras", "config.json", "history.json", "history.csv", "curves.png", "metrics.json")
+# evaluation.json, per_class.csv and confusion_matrix.png (zoo evaluate) describe one model: a new run removes them.
+RUN_FILES = ("model.keras", "config.json", "history.json", "history.csv", "curves.png", "metrics.json",
+             "evaluation.json", "per_class.csv", "confusion_matrix.png")
 
 
 class SettingsChanged(ValueError):
