@@ -211,6 +211,26 @@ def test_pruned_trials_stop_early_are_recorded_and_never_best(iris, tmp_path):
     assert doc["trials_pruned"] == len(pruned) and doc["fold_fits"] == sum(len(r["folds"]) for r in rows) < 18
 
 
+def test_cli_search_stops_on_time_then_the_same_command_finishes(run_cli, tmp_path):
+    """``--max-time`` spent before the first trial: nothing trains, the stop is reported; the same command
+    without the budget runs the search (Bayesian, pruned) to its end and retrains the best."""
+    from tuning.__main__ import main as tuning_main
+
+    args = ["search", "dense_classifier", "--algorithm", "bayesian", "--prune", "--folds", 2, "--epochs", 1,
+            "--max-trials", 2, "--dir", tmp_path, "--quiet"]
+    code, out, err = run_cli(tuning_main, *args, "--max-time", "0.001s")
+    assert code == 0, err
+    assert "Stopped on time (--max-time 0.001s)" in out and "the same command continues" in out
+    doc = json.loads((tmp_path / "dense_classifier" / "results.json").read_text())
+    assert doc["stopped"]["reason"] == "max_time" and doc["trials"] == []
+    code, out, err = run_cli(tuning_main, *args)
+    assert code == 0, err
+    assert "Bayesian search of dense_classifier" in out and "Best: trial" in out
+    doc = json.loads((tmp_path / "dense_classifier" / "results.json").read_text())
+    assert doc["stopped"] is None and doc["algorithm"] == "bayesian" and doc["trials_completed"] == 2
+    assert (tmp_path / "dense_classifier" / "final.json").is_file()
+
+
 # --------------------------------------------------------------------------- bad input (API)
 @pytest.mark.parametrize("kwargs,error,message", [
     ({"algorithm": "annealing"}, ValueError, r"algorithm must be one of 'random', 'grid', 'bayesian', 'hyperband'; got 'annealing'"),
