@@ -57,7 +57,7 @@ def test_parse_duration_refuses_what_is_not_a_duration(value):
         options.parse_duration("max_time", value)
 
 
-def test_grid_size_counts_what_kerastuners_grid_search_visits():
+def test_grid_size_counts_what_kerastuners_grid_search_visits(tmp_path):
     """The count (conditional branches included) equals the trials GridSearchOracle itself creates."""
     hp = keras_tuner.HyperParameters()
     layers = hp.Int("layers", 1, 2)
@@ -72,8 +72,7 @@ def test_grid_size_counts_what_kerastuners_grid_search_visits():
     del layers, use
     expected = (3 + 3 * 3) * 2 * 3 * (1 + 2)  # layers 1: 3 widths, 2: 3x3; activation; dropout; l2 off, or on x 2
     oracle = keras_tuner.oracles.GridSearchOracle(objective="val_accuracy", max_trials=10_000, hyperparameters=hp)
-    oracle._set_project_dir("/tmp", "unused")
-    oracle._save_trial = oracle.save = lambda *a: None  # nothing written: only the sequence of points is wanted
+    oracle._set_project_dir(tmp_path, "grid")
     seen = 0
     while True:
         trial = oracle.create_trial("t")
@@ -211,6 +210,26 @@ def test_pruned_trials_stop_early_are_recorded_and_never_best(iris, tmp_path):
     assert doc["trials_pruned"] == len(pruned) and doc["fold_fits"] == sum(len(r["folds"]) for r in rows) < 18
 
 
+def test_cli_search_stops_on_time_then_the_same_command_finishes(run_cli, tmp_path):
+    """``--max-time`` spent before the first trial: nothing trains, the stop is reported; the same command
+    without the budget runs the search (Bayesian, pruned) to its end and retrains the best."""
+    from tuning.__main__ import main as tuning_main
+
+    args = ["search", "dense_classifier", "--algorithm", "bayesian", "--prune", "--folds", 2, "--epochs", 1,
+            "--max-trials", 2, "--dir", tmp_path, "--quiet"]
+    code, out, err = run_cli(tuning_main, *args, "--max-time", "0.001s")
+    assert code == 0, err
+    assert "Stopped on time (--max-time 0.001s)" in out and "the same command continues" in out
+    doc = json.loads((tmp_path / "dense_classifier" / "results.json").read_text())
+    assert doc["stopped"]["reason"] == "max_time" and doc["trials"] == []
+    code, out, err = run_cli(tuning_main, *args)
+    assert code == 0, err
+    assert "Bayesian search of dense_classifier" in out and "Best: trial" in out
+    doc = json.loads((tmp_path / "dense_classifier" / "results.json").read_text())
+    assert doc["stopped"] is None and doc["algorithm"] == "bayesian" and doc["trials_completed"] == 2
+    assert (tmp_path / "dense_classifier" / "final.json").is_file()
+
+
 # --------------------------------------------------------------------------- bad input (API)
 @pytest.mark.parametrize("kwargs,error,message", [
     ({"algorithm": "annealing"}, ValueError, r"algorithm must be one of 'random', 'grid', 'bayesian', 'hyperband'; got 'annealing'"),
@@ -266,14 +285,20 @@ def test_search_option_errors_answer_without_tensorflow(tmp_path, args, message)
 @pytest.mark.slow
 @pytest.mark.parametrize("algorithm", ["random", "grid", "bayesian", "hyperband"])
 def test_every_algorithm_finds_a_good_digits_classifier(tmp_path, algorithm):
-    """small_cnn on digits, 3 folds, a few short trials: the best configuration's k-fold mean accuracy >= 0.9."""
+    """small_cnn on digits, 3 folds, short trials: the best k-fold mean accuracy >= 0.85 (chance: 0.1).
+
+    Trial 0 is the zoo default, so the bar holds the search to at least the default trained as long
+    (4 epochs of the registry's 40). Hyperband: five 2-epoch trials, then the best continued to 4 epochs.
+    """
     (x, y), _ = zoo.datasets.load("digits")
-    tune = ("learning_rate", "optimizer") if algorithm != "grid" else ("optimizer",)
-    extra = {"grid": {}, "hyperband": {"max_epochs": 4, "max_trials": 4},
-             "bayesian": {"max_trials": 3, "num_initial_points": 2}, "random": {"max_trials": 3}}[algorithm]
+    tune = ("kernel_initializer",) if algorithm == "grid" else ("learning_rate", "optimizer")
+    extra = {"grid": {}, "hyperband": {"max_epochs": 4, "max_trials": 6},
+             "bayesian": {"max_trials": 2, "num_initial_points": 1}, "random": {"max_trials": 2}}[algorithm]
     tuner = CVTuner(hypermodel("small_cnn", tune=tune), algorithm=algorithm, cv=3, seed=0, directory=tmp_path,
                     project_name="digits", **extra)
     tuner.search(x, y, verbose=0, **({} if algorithm == "hyperband" else {"epochs": 4}))
     best = tuner.results()[0]
     assert best["status"] == "COMPLETED" and len(best["folds"]) == 3
-    assert best["score"] >= 0.9, tuner.results_table()
+    assert best["score"] >= 0.85, tuner.results_table()
+    if algorithm == "hyperband":
+        assert best["hyperparameters"]["tuner/epochs"] == 4 and tuner.best_epochs() == 4

@@ -47,8 +47,9 @@ distributed search across machines (KerasTuner's chief/worker mode):
     python -m tuning search NAME --dir /shared/tune --role worker --tuner-id worker0 \\
         --oracle-ip CHIEF_HOST --oracle-port 8000
   workers exit when no trial is left; the chief then writes the results. A worker that dies
-  mid-trial is noticed after --worker-timeout seconds of silence and its trial is re-run, from
-  scratch and with the same seeds, by the next worker that asks for work.
+  mid-trial is noticed after --worker-timeout seconds of silence and its trial is re-run, with
+  the same seeds, by the next worker that asks for work (folds already finished are kept).
+  --max-time on the chief: no trial is handed out after it; running trials finish.
 """
 
 
@@ -326,8 +327,10 @@ def _search(args, data, xy, test_xy, preprocess, hm, cv, timeout) -> int:
     if doc["trials_pruned"]:
         print(f"\n{doc['trials_pruned']} trial(s) pruned; {doc['fold_fits']} fold fits in all")
     if doc["stopped"]:
+        # The search is not over: the best so far is in the results; the final retraining waits for the end.
         print(f"\nStopped on time (--max-time {args.max_time}) at {doc['stopped']['at']}: the same command "
-              "continues the search.")
+              f"continues the search. Results so far: {project}/results.csv, results.json")
+        return 0
     best = tuner.results()[0] if tuner.results() else None
     if best is None or best["status"] != "COMPLETED":
         raise ValueError(f"no trial completed in {project}; see the messages in results.json")
