@@ -591,3 +591,53 @@ def test_tuning_search_damaged_state(run_cli, tmp_path, finished_search, case, d
     assert err.count("\n") == 1 and "Traceback" not in err, err
     assert __import__("re").search(r"error: directory: .*" + message + r".*; start the search anew with --overwrite", err), err
     assert {p: p.read_bytes() for p in tune.rglob("*") if p.is_file()} == before, "a refused resume changed the state"
+
+
+# ---------------------------------------------------------------- python -m zoo train --strategy (tf.distribute)
+def _closed_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# (args, TF_CONFIG or None, message). "{closed}" is a port nothing listens on.
+DISTRIBUTE_CLI_CASES = [
+    (["--strategy", "horovod"], None, r"error: strategy must be one of 'default', 'mirrored', 'multi_worker'; got 'horovod'"),
+    (["--strategy", "multi_worker", "--workers", "10.0.0.1:2222,10.0.0.2", "--task-index", "0"], None,
+     r"error: --workers: '10.0.0.2' is not a worker address; give host:port with a port in 1..65535"),
+    (["--strategy", "multi_worker", "--workers", "a:1,a:1", "--task-index", "0"], None, r"error: --workers: a:1 appears more than once"),
+    (["--strategy", "multi_worker", "--workers", "a:1,b:2", "--task-index", "2"], None,
+     r"error: --task-index must be an integer in 0..1 \(this worker's position in --workers, 2 workers\), got 2"),
+    (["--strategy", "multi_worker", "--workers", "a:1,b:2"], None, r"error: --workers needs --task-index"),
+    (["--workers", "a:1,b:2", "--task-index", "0"], None, r"error: --workers applies to --strategy multi_worker only"),
+    (["--strategy", "multi_worker"], None, r"error: TF_CONFIG is not set; --strategy multi_worker needs the cluster"),
+    (["--strategy", "multi_worker"], '{"cluster": {"worker": ["a:1"]}', r"error: TF_CONFIG is not valid JSON \(Expecting"),
+    (["--strategy", "multi_worker"], '{"task": {"type": "worker", "index": 0}}', r"error: TF_CONFIG has no 'cluster'"),
+    (["--strategy", "multi_worker"], '{"cluster": {"worker": ["a:1"]}}', r"error: TF_CONFIG has no 'task'"),
+    (["--strategy", "multi_worker"], '{"cluster": {"ps": ["a:1"]}, "task": {"type": "ps", "index": 0}}',
+     r"error: TF_CONFIG: 'cluster' has no 'worker' or 'chief' job"),
+    (["--strategy", "multi_worker"], '{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 1}}',
+     r"error: TF_CONFIG: task index must be an integer in 0..0 for job 'worker', got 1"),
+    (["--strategy", "multi_worker", "--workers", "127.0.0.1:{free},127.0.0.1:{closed}", "--task-index", "0",
+      "--worker-timeout", "0.5"], None,
+     r"error: --workers: worker 127.0.0.1:\d+ did not answer within 0.5 s \(--worker-timeout\)"),
+]
+
+
+@pytest.mark.parametrize("args,tf_config,message", DISTRIBUTE_CLI_CASES, ids=[f"strategy-{i}" for i in range(len(DISTRIBUTE_CLI_CASES))])
+def test_zoo_train_strategy_bad_input(run_cli, tmp_path, monkeypatch, args, tf_config, message):
+    if tf_config is None:
+        monkeypatch.delenv("TF_CONFIG", raising=False)
+    else:
+        monkeypatch.setenv("TF_CONFIG", tf_config)
+    ports = {"{free}": str(_closed_port()), "{closed}": str(_closed_port())}
+    for key, value in ports.items():
+        args = [a.replace(key, value) for a in args]
+    out = tmp_path / "out"
+    code, _, err = run_cli(zoo_main, "train", "dense_classifier", "--out", out, *args)
+    assert code == 2, err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert __import__("re").search(message, err), err
+    assert not (out.exists() and any(out.iterdir())), "nothing written"

@@ -37,6 +37,19 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--overwrite", action="store_true",
                        help="replace a finished run in --out (kept until the new one is saved), or start over "
                             "from an unfinished run with other settings")
+    dist = train.add_argument_group(
+        "tf.distribute", "--batch-size is the global batch, split between the replicas, with the single-device "
+        "learning rate; only the chief (worker 0) writes --out (see zoo/distribute.py)")
+    dist.add_argument("--strategy", default="default",
+                      help="default (one device), mirrored (every local GPU, or the --cpu-devices), or multi_worker "
+                           "(one process per machine; cluster from --workers/--task-index or TF_CONFIG)")
+    dist.add_argument("--workers", metavar="HOST:PORT,...", help="multi_worker: every worker's address, the same list "
+                                                                 "on every machine (instead of TF_CONFIG)")
+    dist.add_argument("--task-index", type=int, help="multi_worker: this machine's position in --workers (0 is the chief)")
+    dist.add_argument("--worker-timeout", type=float, default=None,
+                      help="multi_worker: seconds to wait for every worker to answer (default 60); then exit 2")
+    dist.add_argument("--cpu-devices", type=int,
+                      help="split the CPU into N logical devices (mirrored replicas without accelerators, for testing)")
     ev = sub.add_parser("evaluate", help="reload a run directory and report test metrics",
                         description="Test metrics of a finished run as JSON on stdout (loss, accuracy and, for a "
                                     "classifier, macro-F1 and top-5 accuracy above 5 classes); the per-class table "
@@ -52,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def check_train_args(args) -> dict:
     """Every check of ``train``'s arguments that needs no data and no TensorFlow; returns the ``--set`` overrides."""
-    from . import checks, datasets, files, registry
+    from . import checks, datasets, distribute, files, registry
 
     entry = registry.get_entry(args.name)
     if entry.train.command is not None:  # e.g. the Word2Vec models train on a corpus with their own command
@@ -67,8 +80,27 @@ def check_train_args(args) -> dict:
     data = args.data or entry.dataset
     if data is not None and not str(data).endswith(".npz"):
         checks.choice("name", data, datasets.DATASETS)
-    files.ensure_writable_dir(args.out, argument="out")
+    args.cluster = check_strategy_args(args)
+    if args.cluster is None or distribute.is_chief_config(args.cluster):  # other workers write into a temporary folder
+        files.ensure_writable_dir(args.out, argument="out")
     return overrides
+
+
+def check_strategy_args(args) -> dict | None:
+    """``train``'s tf.distribute arguments, checked without TensorFlow; the multi-worker cluster, or None."""
+    from . import distribute
+
+    strategy = distribute.check_strategy(args.strategy)
+    distribute.check_cpu_devices(args.cpu_devices)
+    if strategy != "multi_worker":
+        for flag, value in (("--workers", args.workers), ("--task-index", args.task_index),
+                            ("--worker-timeout", args.worker_timeout)):
+            if value is not None:
+                raise ValueError(f"{flag} applies to --strategy multi_worker only (got --strategy {strategy})")
+        return None
+    if args.worker_timeout is not None:
+        distribute.check_worker_timeout(args.worker_timeout)
+    return distribute.cluster_config(workers=args.workers, task_index=args.task_index)
 
 
 def main(argv=None) -> int:
@@ -87,13 +119,17 @@ def main(argv=None) -> int:
     elif args.command == "train":
         overrides = check_train_args(args)
         cli.import_tensorflow()
-        from zoo import platform, training
+        from zoo import distribute, platform, training
 
-        platform.configure_threads(args.name)  # before anything runs: TensorFlow fixes its threads then
+        # Both before anything runs: TensorFlow fixes its devices and threads then.
+        distribute.split_cpu(args.cpu_devices)
+        platform.configure_threads(args.name)
+        strategy = distribute.make_strategy(args.strategy, config=args.cluster,
+                                            worker_timeout=args.worker_timeout or distribute.DEFAULT_WORKER_TIMEOUT)
         metrics = training.train(
             args.name, out=args.out, data=args.data, data_path=args.data_path, epochs=args.epochs,
             batch_size=args.batch_size, seed=args.seed, verbose=0 if args.quiet else "auto", overwrite=args.overwrite,
-            **overrides,
+            strategy=strategy, **overrides,
         )
         print(json.dumps(metrics, indent=2))
     elif args.command == "evaluate":

@@ -55,9 +55,11 @@ class Checkpoint:
         return int(state["epoch"]), {k: list(v) for k, v in state["history"].items()}
 
     @staticmethod
-    def _variables(model) -> list:
+    def variables(model) -> list:
         """Weights, then optimizer state (step count, moments), in their fixed creation order."""
         return list(model.weights) + list(model.optimizer.variables)
+
+    _variables = variables  # the name the tests used before it was public
 
     def save(self, model, epoch: int, hist: dict) -> None:
         """Snapshot the variables and ``hist`` now; write them in the background."""

@@ -13,12 +13,14 @@ not match its manifest. A finished run is replaced only with ``overwrite=True``.
 from __future__ import annotations
 
 import contextlib
+import tempfile
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
 
-from . import checks, files, _keras_compat, datasets, platform, registry, rundir
+from . import checks, distribute, files, _keras_compat, datasets, platform, registry, rundir
 from .checkpoint import CHECKPOINT_DIR, Checkpoint
 from .metrics import ClassificationReport
 from .pipeline import Batches, EpochOrders
@@ -38,7 +40,8 @@ def validation_split(x, y, *, fraction: float = VALIDATION_FRACTION, seed: int =
 
 
 def train(name: str, *, out, data: str | None = None, epochs: int | None = None, batch_size: int | None = None,
-          seed: int = 0, data_path=None, verbose: int | str = "auto", overwrite: bool = False, **overrides) -> dict:
+          seed: int = 0, data_path=None, verbose: int | str = "auto", overwrite: bool = False, strategy=None,
+          **overrides) -> dict:
     """Train registry model ``name`` on its default (or ``data``) dataset; resumable.
 
     Each epoch sees a shuffle order and dropout seeds that depend only on
@@ -63,6 +66,12 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
         verbose: Keras progress-bar verbosity.
         overwrite: replace a finished run in ``out`` (kept until the new run's final save), or
             start over from an unfinished run with other settings; without it both are refused.
+        strategy: None or ``"default"`` (one device), ``"mirrored"`` (every local device),
+            ``"multi_worker"`` (the cluster of ``TF_CONFIG``; build it first thing in the process),
+            or a ``tf.distribute.Strategy``. ``batch_size`` is then the global batch, split
+            between the replicas, with the same learning rate, so the run takes the same steps
+            as on one device (:mod:`zoo.distribute`). Only the chief writes ``out``; other
+            workers write into a temporary directory that is removed.
         **overrides: factory arguments (``dropout=0.3``...).
 
     Returns:
@@ -82,6 +91,20 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
     data = data or entry.dataset
     if data is None:
         raise ValueError(f"{name} has no default dataset; pass data=... (one of {', '.join(datasets.DATASETS)} or an .npz file)")
+    strategy = distribute.make_strategy(strategy)
+    if not distribute.is_chief(strategy):
+        # As TensorFlow's multi-worker guide recommends: every worker runs the same code, and
+        # the others' files go to a temporary directory, removed at the end.
+        with tempfile.TemporaryDirectory(prefix="zoo-worker-") as tmp:
+            return _train(name, entry, out=Path(tmp) / "run", data=data, epochs=epochs, batch_size=batch_size,
+                          seed=seed, data_path=data_path, verbose=0, overwrite=True, strategy=strategy,
+                          overrides=overrides)
+    return _train(name, entry, out=out, data=data, epochs=epochs, batch_size=batch_size, seed=seed,
+                  data_path=data_path, verbose=verbose, overwrite=overwrite, strategy=strategy, overrides=overrides)
+
+
+def _train(name, entry, *, out, data, epochs, batch_size, seed, data_path, verbose, overwrite, strategy,
+           overrides) -> dict:
     out = files.ensure_writable_dir(out, argument="out")
     rundir.check_reuse(out, overwrite=overwrite, resuming=(out / CHECKPOINT_DIR / "state.json").is_file())
 
@@ -91,7 +114,11 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
     resolved = registry.resolve(name, feature_shape=x_train.shape[1:], num_classes=int(np.max(y_train)) + 1,
                                 overrides=overrides, batch_size=batch_size, epochs=epochs)
     epochs, batch_size = resolved.epochs, resolved.batch_size
-    model = registry.create_model(name, seed=seed, **resolved.factory_kwargs)
+    def scope():
+        return strategy.scope() if strategy is not None else contextlib.nullcontext()
+
+    with scope():  # weights and optimizer state become the strategy's (mirrored) variables
+        model = registry.create_model(name, seed=seed, **resolved.factory_kwargs)
     num_classes = int(model.output_shape[-1])
     for x_, y_, xn, yn in ((x_train, y_train, "x_train", "y_train"), (x_test, y_test, "x_test", "y_test")):
         checks.xy(x_, y_, num_classes=num_classes, feature_shape=model.input_shape[1:], x_name=xn, y_name=yn)
@@ -100,30 +127,40 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
     config = {"model": name, "data": str(data), "data_path": None if data_path is None else str(data_path),
               "epochs": epochs, "batch_size": batch_size, "seed": seed, "overrides": overrides}
     checkpoint = Checkpoint(out / CHECKPOINT_DIR, config)
-    try:
-        start_epoch, hist = checkpoint.restore(model)
-    except rundir.SettingsChanged:
-        if not overwrite:
-            raise
-        checkpoint.clear()  # --overwrite: start over; the finished run (if any) stays until the final save
-        start_epoch, hist = 0, {}
+    with scope():
+        try:
+            start_epoch, hist = checkpoint.restore(model)
+        except rundir.SettingsChanged:
+            if not overwrite:
+                raise
+            checkpoint.clear()  # --overwrite: start over; the finished run (if any) stays until the final save
+            start_epoch, hist = 0, {}
+        if distribute.num_workers(strategy) > 1:
+            distribute.prepare_multi_worker_fit(model, strategy, x_tr[:2], y_tr[:2])
+            start_epoch = _resume_from_chief(strategy, model, start_epoch)
+    if verbose and strategy is not None:
+        print(f"Training {name} on {distribute.describe(strategy)}; global batch {batch_size}")
     if start_epoch and verbose:
         print(f"Resuming {name} from {checkpoint.dir} after epoch {start_epoch}/{epochs}")
 
     start = time.perf_counter()
     if start_epoch < epochs:
         _fit_epochs(model, (x_tr, y_tr), (x_val, y_val), checkpoint, hist, name=name, seed=seed,
-                    batch_size=batch_size, start_epoch=start_epoch, epochs=epochs, verbose=verbose)
+                    batch_size=batch_size, start_epoch=start_epoch, epochs=epochs, verbose=verbose,
+                    distributed=strategy is not None)
     train_seconds = time.perf_counter() - start
     test_loss, test_acc = model.evaluate(x_test, y_test, batch_size=resolved.eval_batch_size, verbose=0)
 
     metrics = {
-        "model": name, "data": str(data), "epochs": len(hist["loss"]), "batch_size": batch_size, "seed": seed,
+        "model": name, "data": str(data), "epochs": epochs, "batch_size": batch_size, "seed": seed,
         "test_loss": float(test_loss), "test_accuracy": float(test_acc),
         "final_train_accuracy": hist["accuracy"][-1], "final_val_accuracy": hist["val_accuracy"][-1],
         "train_seconds": round(train_seconds, 3), "resumed_from_epoch": start_epoch, "params": int(model.count_params()),
         "learning_rate": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
         "intra_op_threads": platform.intra_op_threads(),
+        "strategy": "default" if strategy is None else type(strategy).__name__,
+        "replicas": 1 if strategy is None else int(strategy.num_replicas_in_sync),
+        "workers": distribute.num_workers(strategy),
     }
     final = rundir.FinalSave(out)  # staged, then swapped in: out is the old run, the new one, or marked incomplete
     final.write("model.keras", lambda p: files.save_model(model, p))
@@ -151,7 +188,18 @@ def _preprocessing(data, seed) -> dict:
         return {}
 
 
-def _fit_epochs(model, train_xy, val_xy, checkpoint, hist, *, name, seed, batch_size, start_epoch, epochs, verbose):
+def _resume_from_chief(strategy, model, start_epoch: int) -> int:
+    """Every worker continues from the chief's checkpoint (only the chief has read one); returns its epoch."""
+    import tensorflow as tf
+
+    model.optimizer.build(model.trainable_variables)  # the slots exist on every worker before they are synced
+    epoch = tf.Variable(float(start_epoch), trainable=False, dtype="float64")
+    distribute.sync_from_chief(strategy, [*Checkpoint.variables(model), epoch])
+    return int(epoch.numpy())
+
+
+def _fit_epochs(model, train_xy, val_xy, checkpoint, hist, *, name, seed, batch_size, start_epoch, epochs, verbose,
+                distributed=False):
     """Epochs ``start_epoch..epochs-1`` in one ``model.fit`` call, checkpointing after each.
 
     One call instead of one per epoch: every ``fit`` call builds its callbacks,
@@ -166,7 +214,13 @@ def _fit_epochs(model, train_xy, val_xy, checkpoint, hist, *, name, seed, batch_
     validation = Batches(x_val, y_val, max(batch_size, VALIDATION_BATCH_SIZE)).dataset().cache()
     guard = _EpochCheckpoint(checkpoint, hist, seed, last_epoch=epochs - 1)
     steps = -(-len(x_tr) // batch_size)
-    if model.steps_per_execution == 1 and model.train_function is None:
+    if distributed:
+        # Keras 3.15's multi-step loop fails under a tf.distribute strategy ("You must feed a
+        # value for placeholder tensor" in multi_step_on_iterator): one step per call there.
+        if verbose:
+            distribute.note("one training step per compiled call under a strategy (Keras's several-steps loop "
+                            "fails under tf.distribute); the progress bar moves every step")
+    elif model.steps_per_execution == 1 and model.train_function is None:
         # Several steps per call of the compiled function: a small model's step is
         # mostly Python and dispatch overhead. A divisor of the epoch's steps, so
         # that no call runs into the next epoch (whose order and dropout seeds differ).

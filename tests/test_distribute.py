@@ -1,0 +1,139 @@
+"""Training on tf.distribute: ``mirrored`` over two logical CPU devices, ``multi_worker`` with two local workers.
+
+The strategy runs happen in subprocesses: the CPU can be split into logical
+devices (``--cpu-devices 2``) and a multi-worker cluster formed only before
+TensorFlow initialises, and the kill test needs a process to kill.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from zoo import distribute, training
+
+# Short runs that still reach iris's 0.93 bar: batch 32 with
+# Adam at 0.01 converges in a few dozen steps.
+SETTINGS = ["--epochs", "40", "--batch-size", "32", "--seed", "3", "--set", "learning_rate=0.01", "--quiet"]
+IRIS_BAR = 0.93
+
+
+def _env():
+    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": os.getcwd()}
+
+
+def _zoo(out, *args):
+    return subprocess.Popen([sys.executable, "-m", "zoo", "train", "dense_classifier", *SETTINGS, "--out", str(out),
+                             *args], env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _finish(proc, timeout=600):
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err[-3000:]
+    return out
+
+
+def _read(run, name):
+    return json.loads((run / name).read_text())
+
+
+@pytest.mark.slow
+def test_mirrored_matches_one_device_and_resumes_after_sigkill(tmp_path):
+    mirrored = ["--strategy", "mirrored", "--cpu-devices", "2"]
+    whole = _zoo(tmp_path / "whole", *mirrored)
+    killed = _zoo(tmp_path / "killed", *mirrored)
+    try:
+        state = tmp_path / "killed" / "checkpoint" / "state.json"
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and killed.poll() is None:
+            if state.is_file() and json.loads(state.read_text())["epoch"] >= 3:
+                break
+            time.sleep(0.01)
+        assert killed.poll() is None, "finished before it could be killed"
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(timeout=60)
+        _finish(whole)
+    finally:
+        for proc in (whole, killed):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert not (tmp_path / "killed" / "metrics.json").exists()
+    _finish(_zoo(tmp_path / "killed", *mirrored))  # resumes from the checkpoint
+
+    metrics = _read(tmp_path / "whole", "metrics.json")
+    assert (metrics["strategy"], metrics["replicas"]) == ("MirroredStrategy", 2), metrics
+    assert metrics["test_accuracy"] >= IRIS_BAR, metrics
+    # Same seed, same strategy: the resumed run is the uninterrupted one, exactly.
+    resumed = _read(tmp_path / "killed", "metrics.json")
+    assert resumed["resumed_from_epoch"] >= 3
+    assert _read(tmp_path / "killed", "history.json") == _read(tmp_path / "whole", "history.json")
+    for key in ("test_loss", "test_accuracy", "final_train_accuracy", "final_val_accuracy"):
+        assert resumed[key] == metrics[key], key
+
+    # The global batch is the one-device batch: the same run, up to float rounding in the all-reduce.
+    one = training.train("dense_classifier", out=tmp_path / "one", epochs=40, batch_size=32, seed=3, verbose=0,
+                         learning_rate=0.01)
+    assert one["test_accuracy"] == metrics["test_accuracy"]
+    np.testing.assert_allclose(_read(tmp_path / "whole", "history.json")["loss"],
+                               _read(tmp_path / "one", "history.json")["loss"], rtol=1e-4)
+
+
+def _free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+@pytest.mark.slow
+def test_two_workers_on_localhost_reach_the_bar_and_only_the_chief_writes(tmp_path):
+    workers = ",".join(f"127.0.0.1:{p}" for p in _free_ports(2))
+    procs = [_zoo(tmp_path / f"worker{i}", "--strategy", "multi_worker", "--workers", workers, "--task-index", str(i),
+                  "--worker-timeout", "300") for i in range(2)]
+    try:
+        outputs = [_finish(p) for p in procs]
+    finally:
+        for proc in procs:  # both stopped, also when one failed
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    printed = [json.loads(out[out.index("{"):]) for out in outputs]
+    chief = _read(tmp_path / "worker0", "metrics.json")
+    assert (chief["strategy"], chief["workers"], chief["replicas"]) == ("MultiWorkerMirroredStrategy", 2, 2), chief
+    assert chief["test_accuracy"] >= IRIS_BAR, chief
+    assert printed[1]["test_accuracy"] == chief["test_accuracy"], "both workers evaluate the same model"
+    assert not (tmp_path / "worker1").exists(), "a non-chief worker writes only into a temporary directory"
+    # Same steps as on one device (the global batch split between the workers), up to rounding.
+    one = training.train("dense_classifier", out=tmp_path / "one", epochs=40, batch_size=32, seed=3, verbose=0,
+                         learning_rate=0.01)
+    assert one["test_accuracy"] == chief["test_accuracy"]
+    assert abs(one["test_loss"] - chief["test_loss"]) < 1e-3, (one, chief)
+
+
+def test_wait_for_workers_names_the_silent_worker_and_its_timeout():
+    port, silent = _free_ports(2)
+    config = {"cluster": {"worker": [f"127.0.0.1:{port}", f"127.0.0.1:{silent}"]}, "task": {"type": "worker", "index": 0}}
+    start = time.monotonic()
+    with pytest.raises(distribute.WorkerUnreachable, match=rf"worker 127.0.0.1:{silent} did not answer within 0.5 s"):
+        distribute.wait_for_workers(config, timeout=0.5)
+    assert time.monotonic() - start < 30, "the timeout is kept, not a hang"
+    # The worker's own port was released for TensorFlow's server.
+    socket.create_server(("", port)).close()
