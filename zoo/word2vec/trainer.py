@@ -27,7 +27,8 @@ from .settings import check_settings
 #: seconds of training. Building the vocabulary is not included; reading the corpus
 #: during training is.
 WORDS_PER_SECOND = ("raw corpus words x epochs / wall-clock training seconds "
-                    "(vocabulary building excluded; reading the corpus during training included)")
+                    "(vocabulary building excluded; reading the corpus during training included: for "
+                    "zoo.word2vec, the token ids its vocabulary pass wrote to disk)")
 
 
 def resolve_corpus(corpus, *, data_path=None, tokenizer: str = "simple"):
@@ -51,7 +52,8 @@ class Word2VecResult:
         train_seconds: wall-clock seconds of training (vocabulary excluded, compilation included).
         vocab_seconds: seconds spent building the vocabulary.
         compile_seconds: of ``train_seconds``, the first call's tracing and XLA compilation.
-        words_per_second: ``vocab.total_words * epochs / train_seconds`` (:data:`WORDS_PER_SECOND`).
+        words_per_second: ``vocab.total_words * epochs / train_seconds`` (:data:`WORDS_PER_SECOND`;
+            the epochs trained by this call: a resumed run counts those after its checkpoint).
         centre_words: centre words trained over all epochs (after subsampling).
         history: per epoch, ``loss`` (gensim's ``compute_loss`` sum over the epoch's pairs, in
             float64) and ``centre_words``; continued training appends to it.
@@ -118,7 +120,8 @@ class Word2VecResult:
 
     @property
     def words_per_second(self) -> float:
-        return self.vocab.total_words * self.settings["epochs"] / max(self.train_seconds, 1e-9)
+        epochs = self.settings["epochs"] - self.resumed_from_epoch  # the epochs this call trained
+        return self.vocab.total_words * epochs / max(self.train_seconds, 1e-9)
 
     @property
     def vectors(self) -> np.ndarray:
