@@ -98,6 +98,7 @@ class _Fits(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self._first_epoch = None
         self._start = [w.copy() for w in self.model.get_weights()]
+        self._step = int(self.model.optimizer.iterations.numpy())
 
     def on_epoch_begin(self, epoch, logs=None):
         if self._first_epoch is None:
@@ -105,7 +106,9 @@ class _Fits(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         type(self).log.append({"first_epoch": self._first_epoch, "start": self._start,
-                               "end": [w.copy() for w in self.model.get_weights()]})
+                               "end": [w.copy() for w in self.model.get_weights()],
+                               "optimizer_start": self._step,
+                               "optimizer_end": int(self.model.optimizer.iterations.numpy())})
         if len(type(self).log) == type(self).stop_after:
             type(self).clock.now += 1e6  # the budget is spent while this fold finishes
 
@@ -187,6 +190,7 @@ def test_every_algorithm_cross_validates_stops_on_time_and_resumes(iris, tmp_pat
             before, after = _Fits.log[3 * parent + i], _Fits.log[9 + i]
             assert after["first_epoch"] == 1
             assert all(np.array_equal(a, b) for a, b in zip(after["start"], before["end"]))
+            assert after["optimizer_start"] == before["optimizer_end"] > 0  # the optimizer's step count goes on
         assert second.best_epochs(second.oracle.trials[cont["tuner/trial_id"]]) == 1
 
 
@@ -285,20 +289,20 @@ def test_search_option_errors_answer_without_tensorflow(tmp_path, args, message)
 @pytest.mark.slow
 @pytest.mark.parametrize("algorithm", ["random", "grid", "bayesian", "hyperband"])
 def test_every_algorithm_finds_a_good_digits_classifier(tmp_path, algorithm):
-    """small_cnn on digits, 3 folds, short trials: the best k-fold mean accuracy >= 0.85 (chance: 0.1).
+    """small_cnn on digits, 3 folds, short trials: the best k-fold mean accuracy >= 0.8 (chance: 0.1).
 
     Trial 0 is the zoo default, so the bar holds the search to at least the default trained as long
-    (4 epochs of the registry's 40). Hyperband: five 2-epoch trials, then the best continued to 4 epochs.
+    (3 epochs of the registry's 40). Hyperband: three 1-epoch trials, then the best continued to 3 epochs.
     """
     (x, y), _ = zoo.datasets.load("digits")
     tune = ("kernel_initializer",) if algorithm == "grid" else ("learning_rate", "optimizer")
-    extra = {"grid": {}, "hyperband": {"max_epochs": 4, "max_trials": 6},
+    extra = {"grid": {}, "hyperband": {"max_epochs": 3, "max_trials": 4},
              "bayesian": {"max_trials": 2, "num_initial_points": 1}, "random": {"max_trials": 2}}[algorithm]
     tuner = CVTuner(hypermodel("small_cnn", tune=tune), algorithm=algorithm, cv=3, seed=0, directory=tmp_path,
                     project_name="digits", **extra)
-    tuner.search(x, y, verbose=0, **({} if algorithm == "hyperband" else {"epochs": 4}))
+    tuner.search(x, y, verbose=0, **({} if algorithm == "hyperband" else {"epochs": 3}))
     best = tuner.results()[0]
     assert best["status"] == "COMPLETED" and len(best["folds"]) == 3
-    assert best["score"] >= 0.85, tuner.results_table()
+    assert best["score"] >= 0.8, tuner.results_table()
     if algorithm == "hyperband":
-        assert best["hyperparameters"]["tuner/epochs"] == 4 and tuner.best_epochs() == 4
+        assert best["hyperparameters"]["tuner/epochs"] == 3 and tuner.best_epochs() == 3

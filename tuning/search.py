@@ -116,8 +116,8 @@ class CVTuner(keras_tuner.Tuner):
     combination, the defaults first; ``max_trials`` defaults to the grid's size and
     may not be smaller); ``"bayesian"`` (Gaussian-process optimisation of the k-fold
     mean); ``"hyperband"`` (its budget is epochs per fold, up to ``max_epochs``: a
-    trial Hyperband continues trains each fold further from that fold's weights in
-    the earlier trial's folder). Trial 0 is the hypermodel's default configuration
+    trial Hyperband continues trains each fold further from that fold's weights and
+    optimizer state, saved in the earlier trial's folder). Trial 0 is the hypermodel's default configuration
     (the zoo model as the textbook sets it) for all four.
 
     Pruning (``prune=True``): after each fold a trial is compared with the earlier
@@ -516,7 +516,11 @@ class CVTuner(keras_tuner.Tuner):
         def build():
             model = self.hypermodel.build(hp)
             if weights is not None:
-                model.load_weights(str(weights))  # Hyperband: this fold goes on from where the earlier trial stopped
+                # Hyperband: this fold goes on from where the earlier trial stopped, its optimizer
+                # too (moments, step count: the file holds them once the optimizer has its variables).
+                if getattr(model, "optimizer", None) is not None:
+                    model.optimizer.build(model.trainable_variables)
+                model.load_weights(str(weights))
             return model
 
         def fit(model, **kw):
