@@ -75,7 +75,7 @@ def test_mirrored_matches_one_device_and_resumes_after_sigkill(tmp_path):
     _finish(_zoo(tmp_path / "killed", *mirrored))  # resumes from the checkpoint
 
     metrics = _read(tmp_path / "whole", "metrics.json")
-    assert (metrics["strategy"], metrics["replicas"]) == ("MirroredStrategy", 2), metrics
+    assert (metrics["strategy"], metrics["replicas"]) == ("mirrored", 2), metrics
     assert metrics["test_accuracy"] >= IRIS_BAR, metrics
     # Same seed, same strategy: the resumed run is the uninterrupted one, exactly.
     resumed = _read(tmp_path / "killed", "metrics.json")
@@ -117,7 +117,7 @@ def test_two_workers_on_localhost_reach_the_bar_and_only_the_chief_writes(tmp_pa
                 proc.wait()
     printed = [json.loads(out[out.index("{"):]) for out in outputs]
     chief = _read(tmp_path / "worker0", "metrics.json")
-    assert (chief["strategy"], chief["workers"], chief["replicas"]) == ("MultiWorkerMirroredStrategy", 2, 2), chief
+    assert (chief["strategy"], chief["workers"], chief["replicas"]) == ("multi_worker", 2, 2), chief
     assert chief["test_accuracy"] >= IRIS_BAR, chief
     assert printed[1]["test_accuracy"] == chief["test_accuracy"], "both workers evaluate the same model"
     assert not (tmp_path / "worker1").exists(), "a non-chief worker writes only into a temporary directory"

@@ -399,3 +399,16 @@ def prepare_multi_worker_fit(model, strategy, x_sample, y_sample) -> None:
     from keras.src.backend.tensorflow import trainer as keras_tf_trainer
 
     keras_tf_trainer._collective_all_reduce_multi_worker = lambda strategy: False
+
+
+def strategy_name(strategy) -> str:
+    """The :data:`STRATEGIES` name of ``strategy`` (its class name for another kind of strategy)."""
+    if strategy is None:
+        return "default"
+    import tensorflow as tf
+
+    if num_workers(strategy) > 1 or isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return "multi_worker"
+    if isinstance(strategy, tf.distribute.MirroredStrategy):
+        return "mirrored"
+    return type(strategy).__name__

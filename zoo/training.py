@@ -156,7 +156,7 @@ def _train(name, entry, *, out, data, epochs, batch_size, seed, data_path, verbo
         "train_seconds": round(train_seconds, 3), "resumed_from_epoch": start_epoch, "params": int(model.count_params()),
         "learning_rate": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
         "intra_op_threads": platform.intra_op_threads(),
-        "strategy": "default" if strategy is None else type(strategy).__name__,
+        "strategy": distribute.strategy_name(strategy),
         "replicas": 1 if strategy is None else int(strategy.num_replicas_in_sync),
         "workers": distribute.num_workers(strategy),
     }
