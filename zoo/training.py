@@ -133,8 +133,9 @@ def _train(name, entry, *, out, data, epochs, batch_size, seed, data_path, verbo
                 raise
             checkpoint.clear()  # --overwrite: start over; the finished run (if any) stays until the final save
             start_epoch, hist = 0, {}
+        if strategy is not None:
+            distribute.prepare_fit(model, strategy, x_tr[:2], y_tr[:2])
         if distribute.num_workers(strategy) > 1:
-            distribute.prepare_multi_worker_fit(model, strategy, x_tr[:2], y_tr[:2])
             start_epoch = _resume_from_chief(strategy, model, start_epoch)
     if verbose and strategy is not None:
         print(f"Training {name} on {distribute.describe(strategy)}; global batch {batch_size}")
