@@ -198,6 +198,8 @@ CV_CASES = [
     ("negative labels", lambda: (X, Y - 1), {}, ValueError, r"y labels must be >= 0, got \[-1"),
     ("non-integer labels", lambda: (X, Y + 0.5), {}, ValueError, r"y must be integer class labels, got non-integer values"),
     ("complex features", lambda: (X * 1j, Y), {}, TypeError, r"x must hold real numbers, got complex dtype complex"),
+    ("unknown strategy", lambda: (X, Y), {"strategy": "horovod"}, ValueError, r"strategy must be one of 'default', 'mirrored', 'multi_worker'; got 'horovod'"),
+    ("multi-worker strategy", lambda: (X, Y), {"strategy": "multi_worker"}, ValueError, r"strategy: cross_validate trains its folds in one process; use 'mirrored'"),
 ]
 
 

@@ -22,7 +22,7 @@ from zoo import distribute, training
 
 # Short runs that still reach iris's 0.93 bar: batch 32 with
 # Adam at 0.01 converges in a few dozen steps.
-SETTINGS = ["--epochs", "40", "--batch-size", "32", "--seed", "3", "--set", "learning_rate=0.01", "--quiet"]
+SETTINGS = ["--epochs", "30", "--batch-size", "32", "--seed", "0", "--set", "learning_rate=0.01", "--quiet"]
 IRIS_BAR = 0.93
 
 
@@ -75,7 +75,7 @@ def test_mirrored_matches_one_device_and_resumes_after_sigkill(tmp_path):
     _finish(_zoo(tmp_path / "killed", *mirrored))  # resumes from the checkpoint
 
     metrics = _read(tmp_path / "whole", "metrics.json")
-    assert (metrics["strategy"], metrics["replicas"]) == ("MirroredStrategy", 2), metrics
+    assert (metrics["strategy"], metrics["replicas"]) == ("mirrored", 2), metrics
     assert metrics["test_accuracy"] >= IRIS_BAR, metrics
     # Same seed, same strategy: the resumed run is the uninterrupted one, exactly.
     resumed = _read(tmp_path / "killed", "metrics.json")
@@ -85,7 +85,7 @@ def test_mirrored_matches_one_device_and_resumes_after_sigkill(tmp_path):
         assert resumed[key] == metrics[key], key
 
     # The global batch is the one-device batch: the same run, up to float rounding in the all-reduce.
-    one = training.train("dense_classifier", out=tmp_path / "one", epochs=40, batch_size=32, seed=3, verbose=0,
+    one = training.train("dense_classifier", out=tmp_path / "one", epochs=30, batch_size=32, seed=0, verbose=0,
                          learning_rate=0.01)
     assert one["test_accuracy"] == metrics["test_accuracy"]
     np.testing.assert_allclose(_read(tmp_path / "whole", "history.json")["loss"],
@@ -117,12 +117,12 @@ def test_two_workers_on_localhost_reach_the_bar_and_only_the_chief_writes(tmp_pa
                 proc.wait()
     printed = [json.loads(out[out.index("{"):]) for out in outputs]
     chief = _read(tmp_path / "worker0", "metrics.json")
-    assert (chief["strategy"], chief["workers"], chief["replicas"]) == ("MultiWorkerMirroredStrategy", 2, 2), chief
+    assert (chief["strategy"], chief["workers"], chief["replicas"]) == ("multi_worker", 2, 2), chief
     assert chief["test_accuracy"] >= IRIS_BAR, chief
     assert printed[1]["test_accuracy"] == chief["test_accuracy"], "both workers evaluate the same model"
     assert not (tmp_path / "worker1").exists(), "a non-chief worker writes only into a temporary directory"
     # Same steps as on one device (the global batch split between the workers), up to rounding.
-    one = training.train("dense_classifier", out=tmp_path / "one", epochs=40, batch_size=32, seed=3, verbose=0,
+    one = training.train("dense_classifier", out=tmp_path / "one", epochs=30, batch_size=32, seed=0, verbose=0,
                          learning_rate=0.01)
     assert one["test_accuracy"] == chief["test_accuracy"]
     assert abs(one["test_loss"] - chief["test_loss"]) < 1e-3, (one, chief)
@@ -137,3 +137,26 @@ def test_wait_for_workers_names_the_silent_worker_and_its_timeout():
     assert time.monotonic() - start < 30, "the timeout is kept, not a hang"
     # The worker's own port was released for TensorFlow's server.
     socket.create_server(("", port)).close()
+
+
+CV_SCRIPT = """
+import json, sys
+from zoo import distribute
+distribute.split_cpu(2)
+from tuning import cross_validate
+from zoo import datasets
+(x, y), _ = datasets.load_data("iris", seed=0)
+runs = {s: cross_validate("dense_classifier", x, y, cv=2, epochs=3, batch_size=16, seed=1, strategy=s).mean
+        for s in (None, "mirrored")}
+print(json.dumps(runs))
+"""
+
+
+def test_cross_validate_under_mirrored_matches_one_device():
+    proc = subprocess.run([sys.executable, "-c", CV_SCRIPT], env=_env(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    runs = json.loads(proc.stdout.strip().splitlines()[-1])
+    one, mirrored = runs["null"], runs["mirrored"]
+    for key in ("loss", "val_loss"):
+        assert abs(one[key] - mirrored[key]) < 1e-4, (key, one, mirrored)
+    assert one["val_accuracy"] == mirrored["val_accuracy"]

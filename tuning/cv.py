@@ -139,7 +139,7 @@ class CVResult:
 
 def cross_validate(model, x, y=None, *, cv=DEFAULT_FOLDS, epochs: int | None = None, batch_size: int | None = None,
                    seed: int = 0, preprocess=None, groups=None, callbacks=None, verbose: int = 0,
-                   fit_kwargs: dict | None = None, **overrides) -> CVResult:
+                   fit_kwargs: dict | None = None, strategy=None, **overrides) -> CVResult:
     """k-fold cross-validation: a fresh model trained and validated on each fold.
 
     Args:
@@ -160,6 +160,10 @@ def cross_validate(model, x, y=None, *, cv=DEFAULT_FOLDS, epochs: int | None = N
         callbacks: Keras callbacks (deep-copied for each fold).
         verbose: 0 silent, 1 a progress bar over the folds, 2 also Keras's per-epoch bars.
         fit_kwargs: more ``model.fit`` arguments (``class_weight``...).
+        strategy: None or ``"default"`` (one device), ``"mirrored"`` (every local device) or a
+            ``tf.distribute.Strategy`` on one machine; each fold's model is built in its scope, and
+            ``batch_size`` is the global batch, as in :func:`zoo.training.train` (:mod:`zoo.distribute`).
+            ``"multi_worker"`` is refused: the folds run in one process.
         **overrides: factory arguments for a zoo name (``dropout=0.2``...).
 
     Returns:
@@ -182,6 +186,7 @@ def cross_validate(model, x, y=None, *, cv=DEFAULT_FOLDS, epochs: int | None = N
         (0.96, 0.03)
     """
     seed = checks.positive_int("seed", seed, minimum=0)
+    strategy = _cv_strategy(strategy)
     build, epochs, batch_size, folds, config = _prepare_cv(model, x, y, cv=cv, epochs=epochs, batch_size=batch_size,
                                                            seed=seed, preprocess=preprocess, groups=groups,
                                                            overrides=overrides)
@@ -191,11 +196,33 @@ def cross_validate(model, x, y=None, *, cv=DEFAULT_FOLDS, epochs: int | None = N
     per_fold = []
     for i in tqdm(range(len(folds)), desc="folds", unit="fold", disable=verbose < 1):
         fold_seed = derive_seed(seed, "fold", i)
-        per_fold.append(run_fold(lambda: build(fold_seed), lambda m, **kw: m.fit(**kw), folds, i,
+        per_fold.append(run_fold(lambda: _built_in(strategy, build, fold_seed), lambda m, **kw: m.fit(**kw), folds, i,
                                  batch_size=batch_size, seed=fold_seed, epochs=epochs,
                                  callbacks=copy.deepcopy(list(callbacks or [])), verbose=max(0, verbose - 1),
                                  fit_kwargs=fit_kwargs))
     return CVResult.from_folds(per_fold, seconds=round(time.perf_counter() - start, 3), config=config)
+
+
+def _cv_strategy(strategy):
+    """The ``tf.distribute`` strategy for the folds (None: one device); a multi-worker one is refused."""
+    from zoo import distribute
+
+    if isinstance(strategy, str) and distribute.check_strategy(strategy) == "multi_worker":
+        raise ValueError("strategy: cross_validate trains its folds in one process; use 'mirrored' (every local "
+                         "device) or 'default', or run python -m zoo train --strategy multi_worker per configuration")
+    strategy = distribute.make_strategy(strategy)
+    if distribute.num_workers(strategy) > 1:
+        raise ValueError("strategy: cross_validate trains its folds in one process; a multi-worker strategy is not "
+                         "supported, use 'mirrored' or 'default'")
+    return strategy
+
+
+def _built_in(strategy, build, seed):
+    """``build(seed)`` in ``strategy``'s scope (its variables become the strategy's), or plainly."""
+    if strategy is None:
+        return build(seed)
+    with strategy.scope():
+        return build(seed)
 
 
 def _prepare_cv(model, x, y, *, cv, epochs, batch_size, seed, preprocess, groups, overrides):

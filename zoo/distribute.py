@@ -379,23 +379,42 @@ def note(message: str) -> None:
     print(f"note: {message}", file=sys.stderr, flush=True)
 
 
-def prepare_multi_worker_fit(model, strategy, x_sample, y_sample) -> None:
+def prepare_fit(model, strategy, x_sample, y_sample) -> None:
     """Build ``model``'s metrics and optimizer before ``fit`` and skip Keras's own build from the first batch.
 
-    Keras 3.15's ``fit``/``evaluate`` under ``MultiWorkerMirroredStrategy`` take
-    the first distributed batch and ``strategy.reduce`` the ``(x, y)`` tuple to
-    build the model, which that strategy rejects ("Attempt to convert a value
-    (PerReplica...) to a Tensor"). Built here from a local batch, the model has
-    nothing left to build, and the instance's build step is made a no-op. This
-    touches Keras internals (``_symbolic_build``, ``_maybe_symbolic_build``); it
-    belongs beside the others in ``zoo._keras_compat``.
+    Keras 3.15's ``fit``/``evaluate`` under a strategy build the model from the
+    first distributed batch, averaged over the replicas with ``strategy.reduce``:
+    that fails where the replicas' shares differ in size (Reuters' 899
+    validation rows over two replicas: "Inputs to operation AddN ... must have
+    the same size and shape"), and under ``MultiWorkerMirroredStrategy``
+    always ("Attempt to convert a value (PerReplica...) to a Tensor"). Built
+    here from a local batch, the model has nothing left to build, and the
+    instance's build step is made a no-op. This touches Keras internals
+    (``_symbolic_build``, ``_maybe_symbolic_build``, and for several workers
+    ``_collective_all_reduce_multi_worker``); they belong beside the others in
+    ``zoo._keras_compat``.
     """
     with strategy.scope():
         model._symbolic_build(data_batch=(x_sample, y_sample))
     model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
-    # Keras 3.15 then reduces each step's logs (scalars) with strategy.reduce("MEAN", v, axis=0),
-    # which fails on a scalar ("Invalid reduction dimension 0"); its one-machine path (the mean
-    # of this worker's replicas) is used instead: the logged training metrics are this worker's.
-    from keras.src.backend.tensorflow import trainer as keras_tf_trainer
+    if num_workers(strategy) > 1:
+        # Keras 3.15 reduces each step's logs (scalars) across workers with
+        # strategy.reduce("MEAN", v, axis=0), which fails on a scalar ("Invalid reduction
+        # dimension 0"); its one-machine path (the mean over this worker's replicas) is used
+        # instead: the logged training metrics are this worker's.
+        from keras.src.backend.tensorflow import trainer as keras_tf_trainer
 
-    keras_tf_trainer._collective_all_reduce_multi_worker = lambda strategy: False
+        keras_tf_trainer._collective_all_reduce_multi_worker = lambda strategy: False
+
+
+def strategy_name(strategy) -> str:
+    """The :data:`STRATEGIES` name of ``strategy`` (its class name for another kind of strategy)."""
+    if strategy is None:
+        return "default"
+    import tensorflow as tf
+
+    if num_workers(strategy) > 1 or isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return "multi_worker"
+    if isinstance(strategy, tf.distribute.MirroredStrategy):
+        return "mirrored"
+    return type(strategy).__name__

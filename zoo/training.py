@@ -135,8 +135,9 @@ def _train(name, entry, *, out, data, epochs, batch_size, seed, data_path, verbo
                 raise
             checkpoint.clear()  # --overwrite: start over; the finished run (if any) stays until the final save
             start_epoch, hist = 0, {}
+        if strategy is not None:
+            distribute.prepare_fit(model, strategy, x_tr[:2], y_tr[:2])
         if distribute.num_workers(strategy) > 1:
-            distribute.prepare_multi_worker_fit(model, strategy, x_tr[:2], y_tr[:2])
             start_epoch = _resume_from_chief(strategy, model, start_epoch)
     if verbose and strategy is not None:
         print(f"Training {name} on {distribute.describe(strategy)}; global batch {batch_size}")
@@ -158,7 +159,7 @@ def _train(name, entry, *, out, data, epochs, batch_size, seed, data_path, verbo
         "train_seconds": round(train_seconds, 3), "resumed_from_epoch": start_epoch, "params": int(model.count_params()),
         "learning_rate": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
         "intra_op_threads": platform.intra_op_threads(),
-        "strategy": "default" if strategy is None else type(strategy).__name__,
+        "strategy": distribute.strategy_name(strategy),
         "replicas": 1 if strategy is None else int(strategy.num_replicas_in_sync),
         "workers": distribute.num_workers(strategy),
     }
