@@ -389,22 +389,15 @@ def prepare_fit(model, strategy, x_sample, y_sample) -> None:
     the same size and shape"), and under ``MultiWorkerMirroredStrategy``
     always ("Attempt to convert a value (PerReplica...) to a Tensor"). Built
     here from a local batch, the model has nothing left to build, and the
-    instance's build step is made a no-op. This touches Keras internals
-    (``_symbolic_build``, ``_maybe_symbolic_build``, and for several workers
-    ``_collective_all_reduce_multi_worker``); they belong beside the others in
-    ``zoo._keras_compat``.
+    instance's build step is made a no-op. Both touch Keras internals, kept
+    with the others in :mod:`zoo._keras_compat`.
     """
-    with strategy.scope():
-        model._symbolic_build(data_batch=(x_sample, y_sample))
-    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
-    if num_workers(strategy) > 1:
-        # Keras 3.15 reduces each step's logs (scalars) across workers with
-        # strategy.reduce("MEAN", v, axis=0), which fails on a scalar ("Invalid reduction
-        # dimension 0"); its one-machine path (the mean over this worker's replicas) is used
-        # instead: the logged training metrics are this worker's.
-        from keras.src.backend.tensorflow import trainer as keras_tf_trainer
+    from . import _keras_compat
 
-        keras_tf_trainer._collective_all_reduce_multi_worker = lambda strategy: False
+    _keras_compat.build_before_fit(model, strategy, (x_sample, y_sample))
+    if num_workers(strategy) > 1:
+        # The logged training metrics are then this worker's; the final metrics are evaluated on all of them.
+        _keras_compat.reduce_logs_per_worker()
 
 
 def strategy_name(strategy) -> str:
