@@ -256,6 +256,14 @@ def test_cvtuner_bad_input_writes_nothing(tmp_path, kwargs, error, message):
     assert not (tmp_path / "tune" / "p").exists()
 
 
+def test_a_whole_model_grid_needs_max_trials_or_a_narrower_space(tmp_path):
+    # Run whole by default, dense_classifier's full grid (millions of points) would never end.
+    with pytest.raises(ValueError, match=r"algorithm='grid': the grid has 6,652,800 points \(more than 10,000\); "
+                                         r"search fewer hyperparameters"):
+        CVTuner(hypermodel("dense_classifier"), algorithm="grid", cv=2, directory=tmp_path / "tune", project_name="p")
+    assert not (tmp_path / "tune" / "p").exists()
+
+
 def test_hyperband_search_refuses_epochs(iris, tmp_path):
     tuner = CVTuner("dense_classifier", algorithm="hyperband", max_epochs=2, cv=2, directory=tmp_path, project_name="p")
     with pytest.raises(ValueError, match=r"epochs: not accepted with algorithm='hyperband'.*max_epochs=2"):

@@ -33,6 +33,9 @@ from .hypermodels import ZooHyperModel
 CONFIG_JSON = "search_config.json"  # what a search directory was started with (checked on resume)
 TENSORBOARD_DIR = "tensorboard"
 DEFAULT_MAX_TRIALS = 10  # random and Bayesian; a grid runs whole, Hyperband as its brackets say
+# A whole model's grid has millions of points (dense_classifier: 6,652,800); run whole by default it
+# would never end, so above this size the grid needs an explicit max_trials or a narrower space.
+GRID_LIMIT = 10_000
 FOLD_FILE = "fold_{i}.json"  # a finished fold's metrics, in its trial's folder: a resumed trial skips it
 FOLD_WEIGHTS = "fold_{i}.weights.h5"  # Hyperband: a fold's weights, for the trial that continues it
 
@@ -224,6 +227,10 @@ class CVTuner(keras_tuner.Tuner):
                 raise ValueError(f"max_trials: the grid has {size} points, more than max_trials={max_trials}; raise "
                                  f"max_trials to {size} or search fewer hyperparameters (hypermodel(name, tune=...), "
                                  "--tune)")
+            if max_trials is None and size > GRID_LIMIT:
+                raise ValueError(f"algorithm='grid': the grid has {size:,} points (more than {GRID_LIMIT:,}); search "
+                                 "fewer hyperparameters (hypermodel(name, tune=...), --tune) or pass "
+                                 f"max_trials={size} to run it all")
             max_trials = max_trials or size
         elif max_trials is None:
             max_trials = DEFAULT_MAX_TRIALS
