@@ -155,7 +155,7 @@ def test_finished_run_is_not_reused_without_overwrite(run_cli, tmp_path):
 
 # ---------------------------------------------------------------- SIGKILL at each step of the final save
 # The driver counts the steps of the final save (each staged file written, the manifest
-# written, the old manifest removed, each file moved in, the new manifest moved in, then
+# written, the old manifest and the old run's evaluation files removed, each file moved in, the new manifest moved in, then
 # the checkpoint cleared) and SIGKILLs its own process just before step KILL_AT.
 DRIVER = textwrap.dedent("""
     import os, signal, sys
@@ -175,7 +175,9 @@ DRIVER = textwrap.dedent("""
     main = zoo_command.main
     sys.exit(main(sys.argv[1:]))
 """)
-FINAL_SAVE_STEPS = 16  # 6 files + manifest staged, old manifest removed, 6 + 1 moves, checkpoint cleared
+# 6 files + manifest staged, old manifest removed, the old run's 3 evaluation files removed (zoo evaluate's:
+# they describe the old model), 6 + 1 moves, checkpoint cleared
+FINAL_SAVE_STEPS = 19
 B = [*TINY, "--epochs", "3", "--seed", "1", "--overwrite"]
 
 
@@ -189,7 +191,7 @@ def finished_runs(tmp_path_factory):
 
 
 def _kill_point(step):
-    return pytest.param(step, marks=[] if step in (1, 12, 16) else [pytest.mark.slow])
+    return pytest.param(step, marks=[] if step in (1, 15, 19) else [pytest.mark.slow])  # first, mid-move, last
 
 
 @pytest.mark.parametrize("step", [_kill_point(s) for s in range(1, FINAL_SAVE_STEPS + 2)])
