@@ -292,6 +292,23 @@ def _iris_scaler(x_train):
     return StandardScaler().fit(x_train)  # statistics from the training split only
 
 
+def class_names(data) -> list[str] | None:
+    """The class names of a dataset as its source publishes them (scikit-learn's ``target_names``,
+    Keras's Reuters topics, MNIST's digits, Fashion-MNIST's articles); None for an ``.npz`` of the user's own."""
+    if str(data).endswith(".npz"):
+        return None
+    checks.choice("name", data, DATASETS)
+    if data in ("iris", "digits"):
+        from sklearn import datasets as skd
+
+        return [str(c) for c in (skd.load_iris() if data == "iris" else skd.load_digits()).target_names]
+    if data == "reuters":
+        from keras.datasets import reuters
+
+        return list(reuters.get_label_names())
+    return [str(i) for i in range(10)] if data == "mnist" else list(FASHION_MNIST_CLASSES)
+
+
 def preprocessing(data: str, *, seed: int = 0, test_size: float = 0.2, num_words: int = 10000) -> dict:
     """What :func:`load_data` does to raw inputs of ``data``, as JSON-able settings, and the class names.
 
@@ -319,27 +336,24 @@ def preprocessing(data: str, *, seed: int = 0, test_size: float = 0.2, num_words
         from sklearn import datasets as skd
 
         bunch = skd.load_iris() if data == "iris" else skd.load_digits()
-        class_names = [str(c) for c in bunch.target_names]
+        names = class_names(data)
         if data == "digits":
             return {"dataset": data, "kind": "scale", "divide_by": 16.0, "shape": [8, 8, 1],
-                    "raw": "8x8 grey images, values 0-16, as scikit-learn's load_digits gives them", "class_names": class_names}
+                    "raw": "8x8 grey images, values 0-16, as scikit-learn's load_digits gives them", "class_names": names}
         x, y = bunch.data.astype("float32"), bunch.target.astype("int64")
         (x_train, _), _ = stratified_split(x, y, fraction=test_size, seed=seed)
         scaler = _iris_scaler(x_train)
         return {"dataset": data, "kind": "standardize", "mean": scaler.mean_.tolist(), "scale": scaler.scale_.tolist(),
                 "feature_names": list(bunch.feature_names), "fitted_on": f"the training split (seed {seed})",
-                "class_names": class_names}
+                "class_names": names}
     if data == "reuters":
-        from keras.datasets import reuters
-
         return {"dataset": data, "kind": "multi_hot", "num_words": int(num_words), "start_char": REUTERS_START_CHAR,
                 "oov_char": REUTERS_OOV_CHAR, "index_from": REUTERS_INDEX_FROM,
                 "word_index": {"file": "reuters_word_index.json", KNOWN_FILES["reuters_word_index.json"][0]:
                                KNOWN_FILES["reuters_word_index.json"][1]},
-                "class_names": list(reuters.get_label_names())}
-    names = [str(i) for i in range(10)] if data == "mnist" else list(FASHION_MNIST_CLASSES)
+                "class_names": class_names(data)}
     return {"dataset": data, "kind": "scale", "divide_by": 255.0, "shape": [28, 28, 1],
-            "raw": "28x28 grey images, values 0-255", "class_names": names}
+            "raw": "28x28 grey images, values 0-255", "class_names": class_names(data)}
 
 
 def text_words(text: str) -> list[str]:

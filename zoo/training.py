@@ -349,7 +349,7 @@ def evaluate(run_dir, *, data_path=None, out=None) -> dict:
     if isinstance(shape, list) or len(shape) != 2 or not shape[-1] or shape[-1] < 2:
         return result  # not a single-output classifier: loss and the compiled metric are all there is
     report = ClassificationReport.from_predictions(
-        y_test, model.predict(x_test, batch_size=batch, verbose=0), class_names=class_names(config["data"], shape[-1]))
+        y_test, model.predict(x_test, batch_size=batch, verbose=0), class_names=_class_names(config["data"], shape[-1]))
     result.update({f"test_{k}": v for k, v in report.scores.items() if k != "accuracy"})
     result.update(per_class=report.per_class, confusion_matrix=report.confusion.tolist())
     if out is not None:
@@ -363,19 +363,9 @@ def evaluate(run_dir, *, data_path=None, out=None) -> dict:
     return result
 
 
-def class_names(data: str, num_classes: int) -> list[str] | None:
-    """The class names of a dataset, where its source publishes them; None where it does not (indices then).
-
-    Reuters: Keras's topic names (``keras.datasets.reuters.get_label_names``; our
-    loader gives Keras's labels). Iris: scikit-learn's species names.
-    """
-    names = None
-    if data == "reuters":
-        names = list(keras.datasets.reuters.get_label_names())
-    elif data == "iris":
-        from sklearn.datasets import load_iris
-
-        names = [str(n) for n in load_iris().target_names]
+def _class_names(data: str, num_classes: int) -> list[str] | None:
+    """The dataset's class names (:func:`zoo.datasets.class_names`) where they fit the model's classes, else None."""
+    names = datasets.class_names(data) if data in datasets.DATASETS or str(data).endswith(".npz") else None
     return names if names is not None and len(names) == num_classes else None
 
 
