@@ -225,7 +225,10 @@ def test_cli_search_stops_on_time_then_the_same_command_finishes(run_cli, tmp_pa
     assert code == 0, err
     assert "Stopped on time (--max-time 0.001s)" in out and "the same command continues" in out
     doc = json.loads((tmp_path / "dense_classifier" / "results.json").read_text())
-    assert doc["stopped"]["reason"] == "max_time" and doc["trials"] == []
+    # The budget can run out before the first trial is handed out or just after (then that trial is put back,
+    # outcome max_time, to run on resume): either way no fold trained.
+    assert doc["stopped"]["reason"] == "max_time"
+    assert all(t["folds"] == [] and t["status"] != "COMPLETED" for t in doc["trials"]), doc["trials"]
     code, out, err = run_cli(tuning_main, *args)
     assert code == 0, err
     assert "Bayesian search of dense_classifier" in out and "Best: trial" in out
