@@ -158,11 +158,14 @@ def test_a_run_killed_after_an_epoch_resumes_to_the_same_vectors(tmp_path):
     corpus.write_text("\n".join(_lee_lines()[:120]) + "\n", encoding="utf-8")
     checkpoint = tmp_path / "checkpoint"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-           "TF_CPP_MIN_LOG_LEVEL": "2"}
+           "TF_CPP_MIN_LOG_LEVEL": "2", "ZOO_XLA_CACHE": str(tmp_path / "xla")}
+    env.pop("TF_XLA_FLAGS", None)
     done = subprocess.run([sys.executable, "-c", _KILLED_RUN, str(corpus), str(checkpoint)], env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == -signal.SIGKILL, done.stderr[-2000:]
     assert json.loads((checkpoint / "state.json").read_text())["epoch"] == 1
+    # The compiled step went to the persistent XLA cache (train() turns it on before TensorFlow reads its flags).
+    assert list((tmp_path / "xla").glob("*XLA_CPU*")), "no compiled step in ZOO_XLA_CACHE"
 
     settings = {"sg": 1, "epochs": 3, "seed": 5, "min_count": 2, "progress": False}
     resumed = word2vec.train(corpus, checkpoint_dir=checkpoint, **settings)

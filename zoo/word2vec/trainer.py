@@ -372,6 +372,7 @@ def train(corpus, *, progress: bool = True, data_path=None, tokenizer: str = "si
         >>> result.wv.most_similar("police", topn=3)                          # doctest: +SKIP
     """
     s = check_settings(settings)
+    engine.use_compilation_cache()  # before the model is built: building it makes TensorFlow read its XLA flags
     source = resolve_corpus(corpus, data_path=data_path, tokenizer=tokenizer)
     corpus_name = vocab_mod.describe(source)
     checkpoint = _Checkpoint(checkpoint_dir) if checkpoint_dir is not None else None
