@@ -128,6 +128,71 @@ def test_two_workers_on_localhost_reach_the_bar_and_only_the_chief_writes(tmp_pa
     assert abs(one["test_loss"] - chief["test_loss"]) < 1e-3, (one, chief)
 
 
+def _stop(procs):
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.slow
+def test_two_workers_resume_from_the_chiefs_checkpoint_after_a_worker_is_sigkilled(tmp_path):
+    workers = ",".join(f"127.0.0.1:{p}" for p in _free_ports(2))
+
+    def start():  # the same two commands each time, as a user restarts them
+        return [_zoo(tmp_path / f"worker{i}", "--strategy", "multi_worker", "--workers", workers, "--task-index",
+                     str(i), "--worker-timeout", "120") for i in range(2)]
+
+    state = tmp_path / "worker0" / "checkpoint" / "state.json"
+    procs = start()
+    try:
+        chief, other = procs
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and chief.poll() is None and other.poll() is None:
+            if state.is_file() and json.loads(state.read_text())["epoch"] >= 3:
+                break
+            time.sleep(0.01)
+        assert chief.poll() is None and other.poll() is None, "a worker ended before the kill"
+        other.send_signal(signal.SIGKILL)
+        other.wait(timeout=60)
+        # The chief's collectives wait for a peer that is gone: TensorFlow notices the missing
+        # heartbeats, aborts them, and the chief exits with an error instead of hanging.
+        _, err = chief.communicate(timeout=240)
+    finally:
+        _stop(procs)
+    assert chief.returncode not in (0, None), "the chief finished without its peer"
+    assert "UnavailableError" in err, err[-3000:]
+    assert not (tmp_path / "worker0" / "metrics.json").exists()
+    saved = json.loads(state.read_text())  # the chief's last checkpoint, left by the failed run
+    assert 3 <= saved["epoch"] < 30, saved
+
+    procs = start()
+    try:
+        ends = [p.communicate(timeout=600) for p in procs]
+    finally:
+        _stop(procs)
+    for i, (proc, (_, err)) in enumerate(zip(procs, ends)):
+        assert proc.returncode == 0, f"worker {i}: {err[-3000:]}"
+    printed = [json.loads(out[out.index("{"):]) for out, _ in ends]
+    metrics = _read(tmp_path / "worker0", "metrics.json")
+    # Both workers continued after the chief's last saved epoch (the other one has no checkpoint of its
+    # own: it got the epoch, weights and optimizer state from the chief), not from the start.
+    assert metrics["resumed_from_epoch"] == printed[1]["resumed_from_epoch"] == saved["epoch"], (metrics, printed)
+    history = _read(tmp_path / "worker0", "history.json")
+    assert all(len(v) == 30 for v in history.values()), {k: len(v) for k, v in history.items()}
+    assert {k: v[:saved["epoch"]] for k, v in history.items()} == saved["history"]
+    assert metrics["test_accuracy"] >= IRIS_BAR, metrics
+    assert printed[1]["test_accuracy"] == metrics["test_accuracy"]
+    assert not (tmp_path / "worker1").exists(), "only the chief writes"
+    assert not (tmp_path / "worker0" / "checkpoint").exists(), "a finished run removes its checkpoint"
+    # The resumed run is the uninterrupted one (up to all-reduce rounding): the weights and optimizer
+    # state crossed the kill on both workers.
+    one = training.train("dense_classifier", out=tmp_path / "one", epochs=30, batch_size=32, seed=0, verbose=0,
+                         learning_rate=0.01)
+    assert one["test_accuracy"] == metrics["test_accuracy"]
+    assert abs(one["test_loss"] - metrics["test_loss"]) < 1e-3, (one, metrics)
+
+
 def test_wait_for_workers_names_the_silent_worker_and_its_timeout():
     port, silent = _free_ports(2)
     config = {"cluster": {"worker": [f"127.0.0.1:{port}", f"127.0.0.1:{silent}"]}, "task": {"type": "worker", "index": 0}}

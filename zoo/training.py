@@ -128,6 +128,11 @@ def _train(name, entry, *, out, data, epochs, batch_size, seed, data_path, verbo
               "epochs": epochs, "batch_size": batch_size, "seed": seed, "overrides": overrides}
     checkpoint = Checkpoint(out / CHECKPOINT_DIR, config)
     with scope():
+        if strategy is not None:
+            # Before the checkpoint is read: every worker creates its variables in the same order (a
+            # multi-worker creation is a broadcast from the chief, paired by order), and only the chief
+            # restores, which would build its optimizer first.
+            distribute.prepare_fit(model, strategy, x_tr[:2], y_tr[:2])
         try:
             start_epoch, hist = checkpoint.restore(model)
         except rundir.SettingsChanged:
@@ -135,8 +140,6 @@ def _train(name, entry, *, out, data, epochs, batch_size, seed, data_path, verbo
                 raise
             checkpoint.clear()  # --overwrite: start over; the finished run (if any) stays until the final save
             start_epoch, hist = 0, {}
-        if strategy is not None:
-            distribute.prepare_fit(model, strategy, x_tr[:2], y_tr[:2])
         if distribute.num_workers(strategy) > 1:
             start_epoch = _resume_from_chief(strategy, model, start_epoch)
     if verbose and strategy is not None:
