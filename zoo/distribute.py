@@ -251,6 +251,19 @@ class WorkerUnreachable(ValueError):
     """A worker of the cluster did not answer in time (a user error: exit status 2 on the command line)."""
 
 
+class WorkerLost(ValueError):
+    """A worker stopped during multi-worker training (one line and exit status 2 on the command line)."""
+
+
+def worker_lost(error, checkpoint_dir) -> WorkerLost:
+    """The error to raise for TensorFlow's ``UnavailableError`` of a lost peer: what happened, where
+    the last finished epoch is, and what to do (TensorFlow's own message is a page of traceback)."""
+    first = str(getattr(error, "message", error)).strip().splitlines()[0][:300] if str(error).strip() else ""
+    return WorkerLost(f"a worker stopped during multi_worker training ({type(error).__name__}: {first}); the "
+                      f"chief's checkpoint ({checkpoint_dir}) keeps the last finished epoch: start the same command "
+                      "on every worker again to resume from it")
+
+
 def wait_for_workers(config: dict, *, timeout: float = DEFAULT_WORKER_TIMEOUT, poll: float = 0.2) -> None:
     """Return once every other worker of ``config`` accepts a TCP connection; raise after ``timeout`` seconds.
 

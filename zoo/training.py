@@ -235,9 +235,13 @@ def _fit_epochs(model, train_xy, val_xy, checkpoint, hist, *, name, seed, batch_
                       initial_epoch=start_epoch, epochs=epochs, verbose=verbose,
                       shuffle=False,  # the batches are already shuffled, seeded per epoch
                       callbacks=[keras.callbacks.TerminateOnNaN(), guard])
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(Exception):  # the training error is the one to report
             checkpoint.wait()
+        import tensorflow as tf
+
+        if distributed and isinstance(exc, tf.errors.UnavailableError):
+            raise distribute.worker_lost(exc, checkpoint.dir) from None
         raise
     checkpoint.wait()  # the last epoch's checkpoint is on disk (or its error raised) before we go on
     if guard.diverged is not None:
