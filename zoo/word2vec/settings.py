@@ -62,7 +62,8 @@ ENGINE_DEFAULTS = {
 #: one XLA function whose work XLA's threads share, which measured faster with one part.
 #: ``steps_per_call``: CBOW's steps are short (a few ms), so it runs more of them per call.
 #: Skip-gram's 4,096 centre words a step (2,048 before) halve the steps and their fixed cost (the
-#: table update runs on one core) at the same quality bars; 8,192 fell under the neighbour bar.
+#: table update runs on one core) within the quality bars (neighbour overlap 84%); 8,192 was no
+#: faster and left less margin (81%), blocks of 32 fell under the bar (77%).
 #: CBOW's larger steps need a looser ``max_row_step`` to keep the quality bars (the values tried and
 #: what each gave are in bench/README.md).
 MODE_DEFAULTS = {
