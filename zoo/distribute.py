@@ -258,7 +258,8 @@ class WorkerLost(ValueError):
 def worker_lost(error, checkpoint_dir) -> WorkerLost:
     """The error to raise for TensorFlow's ``UnavailableError`` of a lost peer: what happened, where
     the last finished epoch is, and what to do (TensorFlow's own message is a page of traceback)."""
-    first = str(getattr(error, "message", error)).strip().splitlines()[0][:300] if str(error).strip() else ""
+    text = str(getattr(error, "message", "") or error).strip()
+    first = text.splitlines()[0][:300] if text else ""
     return WorkerLost(f"a worker stopped during multi_worker training ({type(error).__name__}: {first}); the "
                       f"chief's checkpoint ({checkpoint_dir}) keeps the last finished epoch: start the same command "
                       "on every worker again to resume from it")

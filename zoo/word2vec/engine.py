@@ -62,8 +62,8 @@ def compilation_cache_dir():
 def use_compilation_cache() -> None:
     """Turn on TensorFlow's persistent XLA cache (``--tf_xla_persistent_cache_directory``).
 
-    XLA compiling the step is most of the fixed cost of a run (0.6 s of skip-gram's and CBOW's
-    first call on two cores, against 0.2 s when loaded from the cache), the same for every run
+    XLA compiling the step is most of the fixed cost of a run (the first call takes 0.6-0.85 s
+    on two cores, 0.33-0.42 s with the step loaded from the cache), the same for every run
     with the same settings and vocabulary size: a later run loads the compiled step instead.
     TensorFlow reads ``TF_XLA_FLAGS`` once per process, when it first needs one of its XLA
     flags (building a Keras model is enough), so :func:`zoo.word2vec.train` calls this before it
