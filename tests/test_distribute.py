@@ -21,6 +21,8 @@ import pytest
 
 from zoo import distribute, training
 
+from .conftest import needs_reuters
+
 # Short runs that still reach iris's 0.93 bar: batch 32 with
 # Adam at 0.01 converges in a few dozen steps.
 SETTINGS = ["--epochs", "30", "--batch-size", "32", "--seed", "0", "--set", "learning_rate=0.01", "--quiet"]
@@ -91,6 +93,23 @@ def test_mirrored_matches_one_device_and_resumes_after_sigkill(tmp_path):
     assert one["test_accuracy"] == metrics["test_accuracy"]
     np.testing.assert_allclose(_read(tmp_path / "whole", "history.json")["loss"],
                                _read(tmp_path / "one", "history.json")["loss"], rtol=1e-4)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,bar", [
+    ("small_cnn", 0.97),                                                   # digits
+    pytest.param("reuters_mlp", 0.80, marks=needs_reuters),                # Reuters, 10 epochs
+])
+def test_mirrored_on_two_cpu_devices_reaches_the_models_bar(tmp_path, name, bar):
+    # The registry's defaults (epochs, batch, learning rate), as `python -m zoo train NAME` trains:
+    # the global batch split over the two replicas must not cost accuracy.
+    proc = subprocess.run([sys.executable, "-m", "zoo", "train", name, "--seed", "0", "--quiet", "--strategy", "mirrored",
+                           "--cpu-devices", "2", "--out", str(tmp_path)], env=_env(), capture_output=True, text=True,
+                          timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = _read(tmp_path, "metrics.json")
+    assert (metrics["strategy"], metrics["replicas"]) == ("mirrored", 2), metrics
+    assert metrics["test_accuracy"] >= bar, metrics
 
 
 def _free_ports(n):
