@@ -177,7 +177,6 @@ def run(out_dir, quick=True):
         g_tape = tape_gradients(model, xb, yb)
         g_hand, deltas, zs = chain_rule_gradients(model, xb, yb, activation)
         n_tape = np.array([np.linalg.norm(g) for g in g_tape])
-        n_hand = np.array([np.linalg.norm(g) for g in g_hand])
         rel = max(float(np.linalg.norm(a - b) / np.linalg.norm(b)) for a, b in zip(g_tape, g_hand))
         r.check_at_most(f"{label}: GradientTape == NumPy chain rule (max relative difference over the 11 layers)", rel, 1e-3)
         norms[label] = n_tape

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -56,3 +58,14 @@ def run_cli(capsys):
         return code, out.out, out.err
 
     return run
+
+
+def wait_for_checkpoint(state: Path, epoch: int, procs, timeout: float) -> None:
+    """Poll a run's ``checkpoint/state.json`` (written atomically) until it records at least ``epoch``
+    finished epochs, or until one of ``procs`` ends, or ``timeout`` seconds pass; the caller then
+    asserts that its processes are still running before it kills one."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and all(p.poll() is None for p in procs):
+        if state.is_file() and json.loads(state.read_text())["epoch"] >= epoch:
+            return
+        time.sleep(0.01)

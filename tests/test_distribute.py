@@ -21,7 +21,7 @@ import pytest
 
 from zoo import distribute, training
 
-from .conftest import needs_reuters
+from .conftest import needs_reuters, wait_for_checkpoint
 
 # Short runs that still reach iris's 0.93 bar: batch 32 with
 # Adam at 0.01 converges in a few dozen steps.
@@ -59,12 +59,7 @@ def test_mirrored_matches_one_device_and_resumes_after_sigkill(tmp_path):
     whole = _zoo(tmp_path / "whole", *mirrored)
     killed = _zoo(tmp_path / "killed", *mirrored)
     try:
-        state = tmp_path / "killed" / "checkpoint" / "state.json"
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline and killed.poll() is None:
-            if state.is_file() and json.loads(state.read_text())["epoch"] >= 3:
-                break
-            time.sleep(0.01)
+        wait_for_checkpoint(tmp_path / "killed" / "checkpoint" / "state.json", 3, [killed], timeout=600)
         assert killed.poll() is None, "finished before it could be killed"
         killed.send_signal(signal.SIGKILL)
         killed.wait(timeout=60)
@@ -167,11 +162,7 @@ def test_two_workers_resume_from_the_chiefs_checkpoint_after_a_worker_is_sigkill
     procs = start()
     try:
         chief, other = procs
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline and chief.poll() is None and other.poll() is None:
-            if state.is_file() and json.loads(state.read_text())["epoch"] >= 3:
-                break
-            time.sleep(0.01)
+        wait_for_checkpoint(state, 3, procs, timeout=600)
         assert chief.poll() is None and other.poll() is None, "a worker ended before the kill"
         other.send_signal(signal.SIGKILL)
         other.wait(timeout=60)

@@ -5,13 +5,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 
 from zoo import training
 from zoo.checkpoint import Checkpoint
+
+from .conftest import wait_for_checkpoint
 
 TRAIN = ["-m", "zoo", "train", "dense_classifier", "--epochs", "25", "--batch-size", "16", "--seed", "3",
          "--set", "dropout=0.2", "--quiet"]
@@ -34,11 +35,7 @@ def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_metrics(tmp_path):
     out = tmp_path / "killed"
     proc = _zoo(out, env)
     state = out / "checkpoint" / "state.json"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and proc.poll() is None:
-        if state.is_file() and json.loads(state.read_text())["epoch"] >= 5:
-            break
-        time.sleep(0.01)
+    wait_for_checkpoint(state, 5, [proc], timeout=300)
     assert proc.poll() is None, "finished before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=60)

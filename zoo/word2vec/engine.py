@@ -145,8 +145,7 @@ def build_train_function(input_table, output_table, *, sg: int, window: int, blo
     @tf.function(jit_compile=True, autograph=False)
     def part_updates(table_in, table_out, tok, doc, reduced, noise, lr):
         """Skip-gram: every (context, centre) pair of a block, as band-masked matrix products."""
-        tok_ctx = tf.gather(tok, context_rows)                     # (nb, T+2W) context word ids
-        doc_ctx = tf.gather(doc, context_rows)
+        doc_ctx = tf.gather(doc, context_rows)                     # (nb, T+2W) context documents
         tok_ctr = tf.reshape(tok[W:W + L], [nb, T])                # (nb, T) centre word ids
         doc_ctr = tf.reshape(doc[W:W + L], [nb, T])
         win = tf.reshape(reduced, [nb, T])
