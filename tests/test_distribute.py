@@ -118,31 +118,6 @@ def _free_ports(n):
             s.close()
 
 
-@pytest.mark.slow
-def test_two_workers_on_localhost_reach_the_bar_and_only_the_chief_writes(tmp_path):
-    workers = ",".join(f"127.0.0.1:{p}" for p in _free_ports(2))
-    procs = [_zoo(tmp_path / f"worker{i}", "--strategy", "multi_worker", "--workers", workers, "--task-index", str(i),
-                  "--worker-timeout", "300") for i in range(2)]
-    try:
-        outputs = [_finish(p) for p in procs]
-    finally:
-        for proc in procs:  # both stopped, also when one failed
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-    printed = [json.loads(out[out.index("{"):]) for out in outputs]
-    chief = _read(tmp_path / "worker0", "metrics.json")
-    assert (chief["strategy"], chief["workers"], chief["replicas"]) == ("multi_worker", 2, 2), chief
-    assert chief["test_accuracy"] >= IRIS_BAR, chief
-    assert printed[1]["test_accuracy"] == chief["test_accuracy"], "both workers evaluate the same model"
-    assert not (tmp_path / "worker1").exists(), "a non-chief worker writes only into a temporary directory"
-    # Same steps as on one device (the global batch split between the workers), up to rounding.
-    one = training.train("dense_classifier", out=tmp_path / "one", epochs=30, batch_size=32, seed=0, verbose=0,
-                         learning_rate=0.01)
-    assert one["test_accuracy"] == chief["test_accuracy"]
-    assert abs(one["test_loss"] - chief["test_loss"]) < 1e-3, (one, chief)
-
-
 def _stop(procs):
     for proc in procs:
         if proc.poll() is None:
@@ -150,8 +125,37 @@ def _stop(procs):
             proc.wait()
 
 
+@pytest.fixture(scope="module")
+def two_worker_run(tmp_path_factory):
+    """An uninterrupted two-worker run (iris, SETTINGS): its folder and what each worker printed."""
+    root = tmp_path_factory.mktemp("two_workers")
+    workers = ",".join(f"127.0.0.1:{p}" for p in _free_ports(2))
+    procs = [_zoo(root / f"worker{i}", "--strategy", "multi_worker", "--workers", workers, "--task-index", str(i),
+                  "--worker-timeout", "300") for i in range(2)]
+    try:
+        outputs = [_finish(p) for p in procs]
+    finally:
+        _stop(procs)  # both stopped, also when one failed
+    return root, [json.loads(out[out.index("{"):]) for out in outputs]
+
+
 @pytest.mark.slow
-def test_two_workers_resume_from_the_chiefs_checkpoint_after_a_worker_is_sigkilled(tmp_path):
+def test_two_workers_on_localhost_reach_the_bar_and_only_the_chief_writes(tmp_path, two_worker_run):
+    root, printed = two_worker_run
+    chief = _read(root / "worker0", "metrics.json")
+    assert (chief["strategy"], chief["workers"], chief["replicas"]) == ("multi_worker", 2, 2), chief
+    assert chief["test_accuracy"] >= IRIS_BAR, chief
+    assert printed[1]["test_accuracy"] == chief["test_accuracy"], "both workers evaluate the same model"
+    assert not (root / "worker1").exists(), "a non-chief worker writes only into a temporary directory"
+    # Same steps as on one device (the global batch split between the workers), up to rounding.
+    one = training.train("dense_classifier", out=tmp_path / "one", epochs=30, batch_size=32, seed=0, verbose=0,
+                         learning_rate=0.01)
+    assert one["test_accuracy"] == chief["test_accuracy"]
+    assert abs(one["test_loss"] - chief["test_loss"]) < 1e-3, (one, chief)
+
+
+@pytest.mark.slow
+def test_two_workers_resume_from_the_chiefs_checkpoint_after_a_worker_is_sigkilled(tmp_path, two_worker_run):
     workers = ",".join(f"127.0.0.1:{p}" for p in _free_ports(2))
 
     def start():  # the same two commands each time, as a user restarts them
@@ -201,12 +205,13 @@ def test_two_workers_resume_from_the_chiefs_checkpoint_after_a_worker_is_sigkill
     assert printed[1]["test_accuracy"] == metrics["test_accuracy"]
     assert not (tmp_path / "worker1").exists(), "only the chief writes"
     assert not (tmp_path / "worker0" / "checkpoint").exists(), "a finished run removes its checkpoint"
-    # The resumed run is the uninterrupted one (up to all-reduce rounding): the weights and optimizer
-    # state crossed the kill on both workers.
-    one = training.train("dense_classifier", out=tmp_path / "one", epochs=30, batch_size=32, seed=0, verbose=0,
-                         learning_rate=0.01)
-    assert one["test_accuracy"] == metrics["test_accuracy"]
-    assert abs(one["test_loss"] - metrics["test_loss"]) < 1e-3, (one, metrics)
+    # Same seed: the resumed run is the uninterrupted two-worker run, exactly (the weights, the
+    # optimizer state and the input order crossed the kill on both workers).
+    whole = two_worker_run[0] / "worker0"
+    assert history == _read(whole, "history.json")
+    uninterrupted = _read(whole, "metrics.json")
+    for key in ("test_loss", "test_accuracy", "final_train_accuracy", "final_val_accuracy"):
+        assert metrics[key] == uninterrupted[key], key
 
 
 def test_wait_for_workers_names_the_silent_worker_and_its_timeout():
