@@ -19,6 +19,15 @@ if not os.environ.get("ZOO_DATA_DIR") and _SHARED.is_dir():
     os.environ["ZOO_DATA_DIR"] = str(_SHARED)
 # Tests never reach for the network; a missing file is a clear error instead.
 os.environ["ZOO_OFFLINE"] = "1"
+# Word2Vec's compiled steps go to a cache of this run's own, not the user's ~/.cache/zoo/xla; the
+# processes tests start share it (TensorFlow writes each entry to a unique temporary file, then renames it).
+if "ZOO_XLA_CACHE" not in os.environ:
+    import atexit
+    import shutil
+    import tempfile
+
+    os.environ["ZOO_XLA_CACHE"] = tempfile.mkdtemp(prefix="zoo-tests-xla-")
+    atexit.register(shutil.rmtree, os.environ["ZOO_XLA_CACHE"], ignore_errors=True)
 
 
 _DATA_DIR = os.environ.get("ZOO_DATA_DIR")

@@ -68,7 +68,8 @@ def use_compilation_cache() -> None:
     TensorFlow reads ``TF_XLA_FLAGS`` once per process, when it first needs one of its XLA
     flags (building a Keras model is enough), so :func:`zoo.word2vec.train` calls this before it
     builds the model; a process that built one earlier compiles every time. A cache directory
-    already set in ``TF_XLA_FLAGS`` is left alone.
+    already set in ``TF_XLA_FLAGS`` is left alone. Processes may share the directory: TensorFlow
+    writes each entry to a unique temporary file and renames it into place.
     """
     import os
 
