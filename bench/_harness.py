@@ -59,16 +59,22 @@ def machine() -> dict:
     return info
 
 
+def run_json(command: list, what: str, **env) -> dict:
+    """Run ``command`` in a fresh interpreter (this checkout first on ``PYTHONPATH``, TensorFlow quiet,
+    ``env`` added) and return the JSON document on its last line of output."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "TF_CPP_MIN_LOG_LEVEL": "3", "MPLBACKEND": "Agg", **env}
+    proc = subprocess.run(command, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{what} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def run_worker(script: Path, case: str, side: str, seed: int) -> dict:
     """Run one worker in a fresh interpreter and return its JSON line."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-           "TF_CPP_MIN_LOG_LEVEL": "3", "MPLBACKEND": "Agg"}
-    cmd = [sys.executable, str(script), "--worker", side, "--case", case, "--seed", str(seed)]
     start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"worker {side} {case} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result = run_json([sys.executable, str(script), "--worker", side, "--case", case, "--seed", str(seed)],
+                      f"worker {side} {case}")
     result["process_seconds"] = round(time.perf_counter() - start, 3)
     return result
 

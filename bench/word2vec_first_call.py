@@ -19,14 +19,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _harness import run_json
 
 
 def measure(sg: int, vocab: int) -> dict:
@@ -65,17 +62,12 @@ def main(argv=None) -> int:
     if args.worker is not None:
         print(json.dumps(measure(args.worker, args.vocab)), flush=True)
         return 0
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-           "TF_CPP_MIN_LOG_LEVEL": "2"}
     for sg in (int(x) for x in args.modes.split(",")):
         with tempfile.TemporaryDirectory(prefix="word2vec-first-call-") as cache:
             for cache_state in ("cold", "warm", "warm"):
-                done = subprocess.run([sys.executable, __file__, "--worker", str(sg), "--vocab", str(args.vocab)],
-                                      env={**env, "ZOO_XLA_CACHE": cache}, capture_output=True, text=True, check=False)
-                if done.returncode:
-                    raise RuntimeError(f"sg={sg} run failed: {done.stderr.strip().splitlines()[-1:]}")
-                row = {"cache": cache_state, **json.loads(done.stdout.strip().splitlines()[-1])}
-                print(json.dumps(row), flush=True)
+                row = run_json([sys.executable, __file__, "--worker", str(sg), "--vocab", str(args.vocab)],
+                               f"sg={sg} run", ZOO_XLA_CACHE=cache)
+                print(json.dumps({"cache": cache_state, **row}), flush=True)
     return 0
 
 

@@ -38,10 +38,11 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _harness import run_json
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -141,12 +142,7 @@ def run_side(who: str, path: Path, sg: int, epochs: int, args, xla_cache: str = 
                "--n-epochs", str(epochs), "--seed", str(args.seed)]
     for item in args.set or []:
         command += ["--set", item]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-           "TF_CPP_MIN_LOG_LEVEL": "2", "ZOO_XLA_CACHE": xla_cache}
-    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-    if done.returncode:
-        raise RuntimeError(f"{who} run failed ({done.returncode}): {done.stderr.strip().splitlines()[-1:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_json(command, f"{who} run", ZOO_XLA_CACHE=xla_cache)
 
 
 def _verdict(ratio: float, goal) -> str:

@@ -8,8 +8,8 @@ TensorFlow initialises, and the kill test needs a process to kill.
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -65,10 +65,7 @@ def test_mirrored_matches_one_device_and_resumes_after_sigkill(tmp_path):
         killed.wait(timeout=60)
         _finish(whole)
     finally:
-        for proc in (whole, killed):
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        _stop([whole, killed])
     assert not (tmp_path / "killed" / "metrics.json").exists()
     _finish(_zoo(tmp_path / "killed", *mirrored))  # resumes from the checkpoint
 
