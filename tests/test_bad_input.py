@@ -622,6 +622,9 @@ DISTRIBUTE_CLI_CASES = [
      r"error: TF_CONFIG: 'cluster' has no 'worker' or 'chief' job"),
     (["--strategy", "multi_worker"], '{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 1}}',
      r"error: TF_CONFIG: task index must be an integer in 0..0 for job 'worker', got 1"),
+    (["--strategy", "mirrored", "--cpu-devices", "100000"], None,
+     r"error: cpu_devices must be an integer in 1..64, got 100000: each logical device is a replica started one after "
+     r"the other .* they add no speed$"),
     (["--strategy", "multi_worker", "--workers", "127.0.0.1:{free},127.0.0.1:{closed}", "--task-index", "0",
       "--worker-timeout", "0.5"], None,
      r"error: --workers: worker 127.0.0.1:\d+ did not answer within 0.5 s \(--worker-timeout\)"),

@@ -222,6 +222,135 @@ def test_wait_for_workers_names_the_silent_worker_and_its_timeout():
     socket.create_server(("", port)).close()
 
 
+class _Peer:
+    """Something that listens on a loopback port of a --workers list but is not a TensorFlow worker.
+
+    ``http``: a web server (HTTP/1, as `python3 -m http.server`); ``grpc``: it answers HTTP/2's
+    first frame, as any gRPC service does, then never replies (TensorFlow waits for it in C++).
+    ``connections`` counts who connected (the probe, then TensorFlow's own client).
+    """
+
+    def __init__(self, kind):
+        import http.server
+        import threading
+
+        self.connections = 0
+        if kind == "http":
+            self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+            self.server.daemon_threads = True
+            serve = self.server.serve_forever
+        else:
+            self.server = socket.create_server(("127.0.0.1", 0))
+            serve = self._grpc_like
+        self.port = self.server.server_address[1] if kind == "http" else self.server.getsockname()[1]
+        threading.Thread(target=serve, daemon=True).start()
+
+    def _grpc_like(self):
+        import threading
+
+        def hold(conn):
+            conn.sendall(bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]))  # an empty SETTINGS frame
+            while conn.recv(65536):
+                pass
+
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=hold, args=(conn,), daemon=True).start()
+
+    def close(self):
+        if isinstance(self.server, socket.socket):
+            self.server.close()
+        else:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+def _multi_worker(workers, index, *, timeout, tf_config=False):
+    args = ["--strategy", "multi_worker", "--worker-timeout", str(timeout)]
+    env = _env()
+    if tf_config:
+        env["TF_CONFIG"] = json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
+    else:
+        args += ["--workers", ",".join(workers), "--task-index", str(index)]
+    return subprocess.Popen([sys.executable, "-m", "zoo", "train", "dense_classifier", "--epochs", "1", "--quiet",
+                             "--out", os.devnull + "-never", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.parametrize("kind,tf_config,message", [
+    # The socket check alone passed these: something listens, so TensorFlow waited for it forever.
+    ("http", False, r"did not join within 5 s \(--worker-timeout\): it answers but is not a TensorFlow worker "
+                    r"\(it does not speak gRPC: it replied '"),
+    ("http", True, r"did not join within 5 s \(--worker-timeout\): it answers but is not a TensorFlow worker"),
+    # Past the probe, TensorFlow's own start hangs in C++: the supervising process ends it.
+    ("grpc", False, r"did not join the cluster within 5 s \(--worker-timeout\): it answers HTTP/2 but did not "
+                    r"register with this cluster"),
+])
+def test_a_worker_that_answers_but_is_not_tensorflow_is_named_within_the_timeout(tmp_path, kind, tf_config, message):
+    peer = _Peer(kind)
+    me, = _free_ports(1)
+    workers = [f"127.0.0.1:{me}", f"127.0.0.1:{peer.port}"]
+    proc = _multi_worker(workers, 0, timeout=5, tf_config=tf_config)
+    try:
+        _, err = proc.communicate(timeout=300)  # a guard against the hang, not a timing
+    finally:
+        _stop([proc])
+        peer.close()
+    assert proc.returncode == 2, err[-3000:]
+    assert err.count("\n") == 1 and "Traceback" not in err, err[-3000:]
+    assert re.search(rf"^error: --workers: worker 127.0.0.1:{peer.port} " + message, err), err
+
+
+def test_ctrl_c_ends_a_worker_while_tensorflow_forms_the_cluster():
+    peer = _Peer("grpc")  # the chief (worker 0, TensorFlow's coordination leader) that never replies
+    me, = _free_ports(1)
+    proc = _multi_worker([f"127.0.0.1:{peer.port}", f"127.0.0.1:{me}"], 1, timeout=600)
+    try:
+        deadline = time.monotonic() + 300
+        while peer.connections < 2 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)  # the probe, then TensorFlow's client registering with the chief
+        assert peer.connections >= 2 and proc.poll() is None, proc.communicate()[1][-3000:]
+        time.sleep(1)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)  # a guard against the hang (Ctrl-C was ignored), not a timing
+    finally:
+        _stop([proc])
+        peer.close()
+    assert proc.returncode == 130, err[-3000:]
+    assert err.strip().splitlines()[-1] == "interrupted", err[-3000:]
+    assert "Traceback" not in err, err[-3000:]
+
+
+def test_probe_tells_a_waiting_worker_from_other_servers():
+    http_peer, grpc_peer = _Peer("http"), _Peer("grpc")
+    port, closed = _free_ports(2)
+    config = {"cluster": {"worker": [f"127.0.0.1:{port}", f"127.0.0.1:{closed}"]}, "task": {"type": "worker", "index": 0}}
+    try:
+        assert distribute.probe(f"127.0.0.1:{grpc_peer.port}") is None
+        assert "not a TensorFlow worker" in distribute.probe(f"127.0.0.1:{http_peer.port}")
+        assert distribute.probe(f"127.0.0.1:{closed}") == distribute.NO_ANSWER
+        # A worker still waiting for its peers answers the probe as TensorFlow's server will.
+        import threading
+
+        waiting = threading.Thread(target=lambda: pytest.raises(distribute.WorkerUnreachable,
+                                                                distribute.wait_for_workers, config, timeout=3))
+        waiting.start()
+        answers = []
+        while waiting.is_alive() and not answers:
+            if distribute.probe(f"127.0.0.1:{port}", timeout=0.5) is None:
+                answers.append(port)
+            time.sleep(0.1)
+        waiting.join()
+        assert answers, "the waiting worker never answered as a worker"
+    finally:
+        http_peer.close()
+        grpc_peer.close()
+
+
 CV_SCRIPT = """
 import json, sys
 from zoo import distribute

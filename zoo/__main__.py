@@ -118,20 +118,13 @@ def main(argv=None) -> int:
         print(json.dumps(zoo.model_info(args.name), indent=2, default=str))
     elif args.command == "train":
         overrides = check_train_args(args)
-        cli.import_tensorflow()
-        from zoo import distribute, platform, training
+        if args.cluster is not None:
+            from zoo import distribute
 
-        # Both before anything runs: TensorFlow fixes its devices and threads then.
-        distribute.split_cpu(args.cpu_devices)
-        platform.configure_threads(args.name)
-        strategy = distribute.make_strategy(args.strategy, config=args.cluster,
-                                            worker_timeout=args.worker_timeout or distribute.DEFAULT_WORKER_TIMEOUT)
-        metrics = training.train(
-            args.name, out=args.out, data=args.data, data_path=args.data_path, epochs=args.epochs,
-            batch_size=args.batch_size, seed=args.seed, verbose=0 if args.quiet else "auto", overwrite=args.overwrite,
-            strategy=strategy, **overrides,
-        )
-        print(json.dumps(metrics, indent=2))
+            # In a child process that this one bounds and interrupts (TensorFlow's cluster start can hang in C++).
+            return distribute.supervise(lambda: cli.run_cli(lambda _: _train(args, overrides)), args.cluster,
+                                        timeout=args.worker_timeout or distribute.DEFAULT_WORKER_TIMEOUT)
+        _train(args, overrides)
     elif args.command == "evaluate":
         from zoo import rundir
 
@@ -149,6 +142,25 @@ def main(argv=None) -> int:
             print(f"{result['model']} on {result['data']}, {result['test_samples']} test examples, per class:\n"
                   f"{metrics.format_per_class(per_class)}\n", file=sys.stderr)
         print(json.dumps(result, indent=2))
+    return 0
+
+
+def _train(args, overrides) -> int:
+    """``train`` after its checks: start TensorFlow, train, print the metrics."""
+    cli.import_tensorflow()
+    from zoo import distribute, platform, training
+
+    # Both before anything runs: TensorFlow fixes its devices and threads then.
+    distribute.split_cpu(args.cpu_devices)
+    platform.configure_threads(args.name)
+    strategy = distribute.make_strategy(args.strategy, config=args.cluster,
+                                        worker_timeout=args.worker_timeout or distribute.DEFAULT_WORKER_TIMEOUT)
+    metrics = training.train(
+        args.name, out=args.out, data=args.data, data_path=args.data_path, epochs=args.epochs,
+        batch_size=args.batch_size, seed=args.seed, verbose=0 if args.quiet else "auto", overwrite=args.overwrite,
+        strategy=strategy, **overrides,
+    )
+    print(json.dumps(metrics, indent=2))
     return 0
 
 

@@ -28,10 +28,13 @@ from __future__ import annotations
 
 import json
 import os
+import select
+import signal
 import socket
 import sys
 import threading
 import time
+import traceback
 
 from . import checks
 
@@ -40,6 +43,15 @@ STRATEGIES = ("default", "mirrored", "multi_worker")
 #: How long a multi-worker process waits for every other worker to answer (``--worker-timeout``).
 DEFAULT_WORKER_TIMEOUT = 60.0
 TF_CONFIG = "TF_CONFIG"
+#: The most logical CPU devices ``--cpu-devices`` splits the CPU into. Each one is a replica with its
+#: own copy of the model and its own share of every batch, started one after the other: 256 took
+#: 257 s for one iris epoch, 100000 never started. Beyond the number of cores they add no speed; the
+#: split exists to test ``mirrored`` on a machine without accelerators, where a few suffice.
+MAX_CPU_DEVICES = 64
+# HTTP/2, which TensorFlow's gRPC workers speak: the client's connection preface, and the header of
+# an empty SETTINGS frame (length 0, type 4, no flags, stream 0), the server's first frame.
+_H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+_H2_SETTINGS = bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
 
 
 def check_strategy(name) -> str:
@@ -175,8 +187,19 @@ def check_worker_timeout(seconds) -> float:
 
 
 def check_cpu_devices(count) -> int | None:
-    """``count`` logical CPU devices (None: TensorFlow's one)."""
-    return None if count is None else checks.positive_int("cpu_devices", count)
+    """``count`` logical CPU devices (None: TensorFlow's one), at most :data:`MAX_CPU_DEVICES`.
+
+    Raises:
+        ValueError: not an integer in 1..MAX_CPU_DEVICES (the message says why there is a bound).
+    """
+    if count is None:
+        return None
+    count = checks.positive_int("cpu_devices", count)
+    if count > MAX_CPU_DEVICES:
+        raise ValueError(f"cpu_devices must be an integer in 1..{MAX_CPU_DEVICES}, got {count}: each logical device "
+                         f"is a replica started one after the other (256 take minutes before the first step), and "
+                         f"beyond this machine's {os.cpu_count() or 1} cores they add no speed")
+    return count
 
 
 def is_chief_config(config: dict) -> bool:
@@ -217,8 +240,10 @@ def make_strategy(name, *, config: dict | None = None, worker_timeout: float = D
     ``multi_worker`` first waits, without TensorFlow, until every worker of
     ``config`` (default: ``TF_CONFIG``) answers (:func:`wait_for_workers`), and
     only then starts this worker's TensorFlow server: TensorFlow itself waits
-    for a missing worker forever, in a C++ call that holds the interpreter. It
-    must be built before TensorFlow runs anything else in the process.
+    for a missing worker forever, in a C++ call that holds the interpreter: run
+    under :func:`supervise` (as ``python -m zoo train`` does), that start has
+    ``worker_timeout`` seconds more and Ctrl-C ends it. It must be built before
+    TensorFlow runs anything else in the process.
 
     Raises:
         ValueError: unknown name, a malformed cluster.
@@ -243,8 +268,12 @@ def make_strategy(name, *, config: dict | None = None, worker_timeout: float = D
     task = config["task"]
     resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
         tf.train.ClusterSpec(config["cluster"]), task_type=task["type"], task_id=task["index"], rpc_layer="grpc")
-    wait_for_workers(config, timeout=worker_timeout)
-    return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
+    if _formation_fd is None:  # under supervise(), its process waited before it forked this one
+        wait_for_workers(config, timeout=worker_timeout)
+    _say(b"S")  # under supervise(): TensorFlow's start is bounded from here
+    strategy = tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
+    _say(b"F")
+    return strategy
 
 
 class WorkerUnreachable(ValueError):
@@ -266,20 +295,21 @@ def worker_lost(error, checkpoint_dir) -> WorkerLost:
 
 
 def wait_for_workers(config: dict, *, timeout: float = DEFAULT_WORKER_TIMEOUT, poll: float = 0.2) -> None:
-    """Return once every other worker of ``config`` accepts a TCP connection; raise after ``timeout`` seconds.
+    """Return once every other worker of ``config`` answers as a TensorFlow worker; raise after ``timeout`` seconds.
 
-    Meanwhile this worker listens on its own port (accepting and closing
-    connections), so that workers started in any order all see each other;
-    the port is handed to TensorFlow's server as soon as every peer answered,
-    and a peer still polling then finds that server instead. No TensorFlow.
+    A peer answers when it speaks HTTP/2 (:func:`probe`), as TensorFlow's gRPC
+    server does: a port where something else listens (a web server, another
+    service) is named with what it answered, not taken for a worker.
+    Meanwhile this worker listens on its own port and answers each probe with
+    HTTP/2's first frame, so that workers started in any order all see each
+    other; the port is handed to TensorFlow's server as soon as every peer
+    answered, and a peer still polling then finds that server instead. No TensorFlow.
 
     Raises:
-        WorkerUnreachable: names the address(es) that did not answer and the timeout.
+        WorkerUnreachable: names the address(es) that did not answer, why, and the timeout.
         ValueError: this worker's own port cannot be listened on (in use).
     """
-    task = config["task"]
-    me = config["cluster"][task["type"]][task["index"]]
-    peers = [a for job in config["cluster"].values() for a in job if a != me]
+    me, peers = _me_and_peers(config)
     _, port = parse_address(me, argument="address")
     try:
         listener = socket.create_server(("", port), reuse_port=False)
@@ -293,19 +323,27 @@ def wait_for_workers(config: dict, *, timeout: float = DEFAULT_WORKER_TIMEOUT, p
         while not stop.is_set():
             try:
                 conn, _ = listener.accept()
-                conn.close()
             except (TimeoutError, socket.timeout):
                 continue
             except OSError:
                 return
+            try:  # read the peer's preface first: closing on unread data would reset the connection
+                conn.settimeout(poll)
+                conn.recv(len(_H2_PREFACE))
+                conn.sendall(_H2_SETTINGS)
+                conn.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+            finally:
+                conn.close()
 
     thread = threading.Thread(target=answer, daemon=True, name="zoo-worker-listener")
     thread.start()
     deadline = time.monotonic() + timeout
-    pending = list(peers)
+    pending = {address: NO_ANSWER for address in peers}
     try:
         while pending:
-            pending = unreachable(pending, timeout=min(1.0, timeout))
+            pending = {a: why for a in pending if (why := probe(a, timeout=min(1.0, timeout))) is not None}
             if not pending or time.monotonic() >= deadline:
                 break
             time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
@@ -314,21 +352,171 @@ def wait_for_workers(config: dict, *, timeout: float = DEFAULT_WORKER_TIMEOUT, p
         thread.join()
         listener.close()
     if pending:
-        raise WorkerUnreachable(
-            f"--workers: worker {', '.join(pending)} did not answer within {timeout:g} s (--worker-timeout); start "
-            "every worker with the same --workers list and its own --task-index, or check the address and firewall")
+        silent = all(why == NO_ANSWER for why in pending.values())
+        raise WorkerUnreachable(_not_joined(pending, timeout, "did not answer" if silent else "did not join"))
+
+
+#: :func:`probe`'s answer where nothing accepts a connection (the worker has not started yet).
+NO_ANSWER = "nothing accepts a connection there"
+
+
+def probe(address: str, timeout: float = 1.0) -> str | None:
+    """None where a TensorFlow worker (or a zoo worker waiting for its peers) answers at ``address``; else why not.
+
+    TCP alone is not enough: a web server on the port accepts the connection,
+    and TensorFlow would then wait for it forever. So the probe sends HTTP/2's
+    connection preface and expects a SETTINGS frame back, as gRPC answers.
+    """
+    host, port = parse_address(address, argument="address")
+    deadline = time.monotonic() + timeout
+    try:
+        conn = socket.create_connection((host, port), timeout=timeout)
+    except OSError:
+        return NO_ANSWER
+    reply = b""
+    try:
+        with conn:
+            conn.sendall(_H2_PREFACE)
+            while len(reply) < len(_H2_SETTINGS):
+                conn.settimeout(max(0.01, deadline - time.monotonic()))
+                chunk = conn.recv(len(_H2_SETTINGS) - len(reply))
+                if not chunk:
+                    break
+                reply += chunk
+    except (TimeoutError, socket.timeout):
+        pass
+    except OSError as exc:
+        return f"it answers but is not a TensorFlow worker (the connection failed: {exc.strerror or exc})"
+    if len(reply) == len(_H2_SETTINGS) and reply[3] == _H2_SETTINGS[3]:
+        return None
+    heard = f"it replied {reply[:40].decode('latin-1')!r}" if reply else f"it sent nothing within {timeout:g} s"
+    return f"it answers but is not a TensorFlow worker (it does not speak gRPC: {heard})"
 
 
 def unreachable(addresses: list[str], timeout: float = 1.0) -> list[str]:
-    """The addresses among ``addresses`` where nothing accepts a TCP connection within ``timeout`` seconds."""
-    missing = []
-    for address in addresses:
-        host, port = parse_address(address, argument="address")
+    """The addresses among ``addresses`` where no TensorFlow worker answers within ``timeout`` seconds (:func:`probe`)."""
+    return [address for address in addresses if probe(address, timeout=timeout) is not None]
+
+
+def _me_and_peers(config: dict) -> tuple[str, list[str]]:
+    task = config["task"]
+    me = config["cluster"][task["type"]][task["index"]]
+    return me, [a for job in config["cluster"].values() for a in job if a != me]
+
+
+def _not_joined(reasons: dict, timeout: float, verb: str) -> str:
+    """One line: the workers that did not join in ``timeout`` seconds, why, and what to do."""
+    why = "; ".join(f"{address}: {why}" for address, why in reasons.items()) if len(reasons) > 1 else \
+        next(iter(reasons.values()))
+    return (f"--workers: worker {', '.join(reasons)} {verb} within {timeout:g} s (--worker-timeout): {why}; start "
+            "every worker with the same --workers list and its own --task-index, or check the address and firewall")
+
+
+def supervise(body, config: dict, *, timeout: float = DEFAULT_WORKER_TIMEOUT) -> int:
+    """Run ``body()`` (a command that builds a multi-worker strategy; returns its exit status) in a child process.
+
+    TensorFlow forms the cluster in a C++ call that holds the interpreter (and
+    its lock) until every worker has registered, without a timeout: a peer that
+    answers HTTP/2 but never joins (another gRPC service, a worker of another
+    cluster) keeps it forever, no Python thread of that process runs again, and
+    Ctrl-C only sets a flag that Python never reads. So the command runs in a
+    child forked before TensorFlow starts, and this process, which never starts
+    TensorFlow, watches it: the child says when it starts forming the cluster
+    and when it is formed (:func:`make_strategy`). Not formed ``timeout``
+    seconds after the start: the child is killed and one line names the
+    workers that did not join (exit status 2). Ctrl-C (exit status 130): while
+    the cluster forms, the child is killed at once; later it gets SIGINT (it
+    stops as usual), and is killed if it has not stopped
+    :data:`INTERRUPT_GRACE` seconds later.
+
+    Every peer must first answer (:func:`wait_for_workers`, in this process).
+
+    Returns:
+        The exit status for the command.
+
+    Raises:
+        WorkerUnreachable: see :func:`wait_for_workers`.
+    """
+    global _formation_fd
+    # Here, before the fork: no TensorFlow yet, and a peer that never answers is this process's one-line error.
+    wait_for_workers(config, timeout=timeout)
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: the command itself; SIGINT comes from this process
+        os.close(read_fd)
+        _formation_fd = write_fd
+        code = 1
         try:
-            socket.create_connection((host, port), timeout=timeout).close()
-        except OSError:
-            missing.append(address)
-    return missing
+            code = body()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        except BaseException:  # os._exit below skips the interpreter's own report
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    os.close(write_fd)
+    interrupted = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: interrupted.set())
+    try:
+        return _watch(pid, read_fd, config, timeout, interrupted)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        os.close(read_fd)
+
+
+#: Seconds the child of :func:`supervise` has to stop by itself after Ctrl-C before it is killed.
+INTERRUPT_GRACE = 10.0
+_formation_fd = None  # in the child of supervise: where it says "forming" (b"S") and "formed" (b"F")
+
+
+def _watch(pid: int, read_fd: int, config: dict, timeout: float, interrupted) -> int:
+    deadline = killed = None
+    open_pipe = True
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            code = os.waitstatus_to_exitcode(status)
+            if interrupted.is_set():
+                if killed is not None:
+                    print("interrupted", file=sys.stderr, flush=True)
+                return 130
+            return code if code >= 0 else 128 - code
+        if interrupted.is_set() and killed is None:
+            # Forming the cluster, the child cannot read a signal: killed at once. Otherwise asked (a
+            # `kill -INT` of this process alone does not reach it), and killed after the grace.
+            os.kill(pid, signal.SIGKILL if deadline is not None else signal.SIGINT)
+            killed = time.monotonic() + (0 if deadline is not None else INTERRUPT_GRACE)
+            deadline = None
+        if killed is not None and time.monotonic() >= killed:
+            os.kill(pid, signal.SIGKILL)
+        if deadline is not None and time.monotonic() >= deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            _, peers = _me_and_peers(config)
+            # The peers that answer no more (or never spoke gRPC) are named; else every peer is a suspect.
+            reasons = {a: why for a in peers if (why := probe(a, timeout=0.5)) is not None}
+            reasons = reasons or {a: "it answers HTTP/2 but did not register with this cluster" for a in peers}
+            print(f"error: {_not_joined(reasons, timeout, 'did not join the cluster')}", file=sys.stderr, flush=True)
+            return 2
+        try:
+            ready, _, _ = select.select([read_fd] if open_pipe else [], [], [], 0.1)
+        except InterruptedError:
+            continue
+        if ready:
+            said = os.read(read_fd, 16)
+            if not said:
+                open_pipe = False
+            if b"S" in said and b"F" not in said:
+                deadline = time.monotonic() + timeout
+            if b"F" in said:
+                deadline = None
+
+
+def _say(what: bytes) -> None:
+    if _formation_fd is not None:
+        os.write(_formation_fd, what)
 
 
 def is_chief(strategy) -> bool:
