@@ -303,6 +303,28 @@ def test_an_iterable_corpus_is_read_once_in_pieces_and_trains_as_a_list(lee, mon
     np.testing.assert_array_equal(streamed.vectors, cached.vectors)
 
 
+def _long_document(words=25_000):
+    rng = np.random.default_rng(0)
+    return [f"w{i}" for i in rng.integers(0, 50, words)]
+
+
+@pytest.mark.parametrize("form", ["one-line file", "folder", "list of token lists"])
+def test_a_document_longer_than_gensims_limit_is_trained_whole_in_pieces(tmp_path, form):
+    # gensim trains at most 10,000 words of a document; a 25,000-word line was counted whole
+    # (corpus_words, words/second) but trained 10,000. It is read as 3 pieces, as gensim's LineSentence does.
+    doc = _long_document()
+    if form == "list of token lists":
+        corpus = [doc]
+    else:
+        (tmp_path / "corpus").mkdir()
+        (tmp_path / "corpus" / "one.txt").write_text(" ".join(doc) + "\n")
+        corpus = tmp_path / "corpus" / ("one.txt" if form == "one-line file" else "")
+    summary = word2vec.train(corpus, epochs=1, min_count=1, sample=0, seed=0, progress=False).summary()
+    assert summary["corpus_words"] == summary["centre_words_trained"] == len(doc), summary
+    assert summary["documents"] == 3, summary
+    assert vocab_mod.scan([doc], max_vocab_size=None)[1:] == (len(doc), 3)
+
+
 # ---------------------------------------------------------------- the cross-check, fast: Lee
 
 

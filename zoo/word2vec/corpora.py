@@ -9,6 +9,8 @@ restartable iterable of token lists. Nothing here holds the corpus whole:
   ``simple_preprocess(min_len=1, max_len=40)``, as one regular expression over the
   lower-cased block: the same tokens, several times faster than calling it per
   line) or ``"whitespace"`` (``line.split()``, gensim's ``LineSentence``).
+* A document longer than :data:`MAX_WORDS_PER_DOCUMENT` words, from a file or a list, is
+  read as pieces of that many words (:func:`split_long`, gensim's ``LineSentence``).
 * :func:`scan` is the vocabulary pass: it counts the words and, on the way, writes
   every token as an int32 id (in order of first occurrence) to a cache file, cut
   into pieces of whole documents of about ``piece_words`` words. The epochs read
@@ -31,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .settings import MAX_WORDS_PER_DOCUMENT
+
 #: What counts as a text file inside a corpus folder.
 TEXT_SUFFIXES = (".txt", ".text", ".cor")
 TOKENIZERS = ("simple", "whitespace")
@@ -46,6 +50,22 @@ def _simple(text: str) -> list:
 
 def _whitespace(text: str) -> list:
     return [line.split() for line in text.split("\n")]
+
+
+def split_long(docs):
+    """``docs`` with every document longer than :data:`MAX_WORDS_PER_DOCUMENT` words cut into pieces of
+    that many (the last one shorter), as gensim's ``LineSentence`` cuts a long line.
+
+    gensim's training loop takes at most that many words of a document and drops the rest
+    silently; cut here, before the words are counted, every counted word is trained, so
+    ``corpus_words`` and words/second count words that were trained.
+    """
+    for doc in docs:
+        if isinstance(doc, (str, bytes)) or not hasattr(doc, "__len__") or len(doc) <= MAX_WORDS_PER_DOCUMENT:
+            yield doc  # a bad document is named by the check of whoever reads it
+        else:
+            for start in range(0, len(doc), MAX_WORDS_PER_DOCUMENT):
+                yield doc[start:start + MAX_WORDS_PER_DOCUMENT]
 
 
 def check_tokenizer(tokenizer) -> str:
@@ -127,7 +147,7 @@ class TextSource:
                             raise ValueError(f"corpus: {path} is not UTF-8 text (invalid byte at offset "
                                              f"{offset + exc.start}); convert it, e.g. iconv -f latin1 -t utf-8") from None
                         offset += len(block)
-                        docs = [d for d in split(text) if d]
+                        docs = list(split_long(d for d in split(text) if d))
                         if docs:
                             yield docs
                     if not data:
@@ -195,7 +215,7 @@ def scan(corpus, cache_path, *, piece_words: int, max_vocab_size=None):
     min_reduce = 1
     total = documents = 0
     cache = TokenCache(Path(cache_path))
-    blocks = corpus.blocks() if isinstance(corpus, TextSource) else (corpus,)  # one document at a time
+    blocks = corpus.blocks() if isinstance(corpus, TextSource) else (split_long(corpus),)  # one document at a time
     pending_docs: list = []
     pending_words = 0
     lookup = index.__getitem__

@@ -5,7 +5,7 @@ raw words), everything is array arithmetic, never a Python loop per word pair:
 
 1. words -> ids (unknown words dropped, as gensim drops them before windowing);
 2. subsampling: keep each occurrence with the vocabulary's keep-probability;
-3. documents cut at gensim's 10,000 words;
+3. documents of at most gensim's 10,000 words (longer ones are read in pieces, every word trained);
 4. each centre word's shrunken window ``b`` drawn uniformly from ``1..window``;
 5. consecutive centre words cut into parts of ``part_words``, each with ``window``
    neighbours on both sides, and ``shared_negatives`` noise words drawn per block;
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .settings import MAX_WORDS_PER_DOCUMENT
+from . import corpora
 
 PIECE_WORDS = 1 << 20        # raw words expanded at once (about 30 MB of arrays)
 CACHE_WORDS = 50_000_000     # keep word ids between epochs up to this many words (8 bytes each)
@@ -106,7 +106,7 @@ class Stream:
             return
         cache, cached_words = [], 0
         lookup = self.vocab.index.get
-        docs = iter(self.corpus)
+        docs = corpora.split_long(self.corpus)  # as scan() counted them
         while True:
             chunk = list(_take_words(docs, PIECE_WORDS))
             if not chunk:
@@ -144,12 +144,8 @@ class Stream:
         if s["sample"]:
             keep = rng.random(len(ids), dtype=np.float32) < self.vocab.keep_probability[ids]
             ids, doc = ids[keep], doc[keep]
-        # 3. gensim trains at most MAX_WORDS_PER_DOCUMENT words of a document.
-        if len(doc):
-            starts = np.flatnonzero(np.r_[True, doc[1:] != doc[:-1]])
-            rank = np.arange(len(doc)) - np.repeat(starts, np.diff(np.r_[starts, len(doc)]))
-            if rank.max() >= MAX_WORDS_PER_DOCUMENT:
-                ids, doc = ids[rank < MAX_WORDS_PER_DOCUMENT], doc[rank < MAX_WORDS_PER_DOCUMENT]
+        # 3. gensim trains at most MAX_WORDS_PER_DOCUMENT words of a document: the corpus is read
+        #    in pieces of at most that many (corpora.split_long), so every word here is trained.
         n = len(ids)
         if n == 0:
             return

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .corpora import split_long
+
 
 @dataclass
 class Vocabulary:
@@ -59,7 +61,7 @@ def scan(corpus, *, max_vocab_size: int | None):
     counts: Counter = Counter()
     total = documents = 0
     min_reduce = 1
-    for documents, doc in enumerate(corpus, start=1):
+    for documents, doc in enumerate(split_long(corpus), start=1):  # as training reads it
         if isinstance(doc, (str, bytes)) or not hasattr(doc, "__len__"):
             raise TypeError(
                 f"corpus: each document must be a list of string tokens, got {type(doc).__name__} "
