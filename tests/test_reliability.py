@@ -335,6 +335,130 @@ def test_really_full_disk_during_the_final_save(run_cli, tiny_tmpfs, finished_ru
     assert _consistent(out)["seed"] == 1
 
 
+def test_really_full_disk_while_word2vec_writes_its_token_cache(run_cli, tiny_tmpfs):
+    import shutil
+
+    from zoo.word2vec.__main__ import main as w2v_main
+
+    out = tiny_tmpfs / "w2v"
+    free = shutil.disk_usage(tiny_tmpfs).free
+    (tiny_tmpfs / "filler").write_bytes(b"\0" * max(0, free - 64 * 1024))  # Lee's token cache needs ~240 KB
+    code, _, err = run_cli(w2v_main, "train", "--corpus", "lee", "--epochs", "1", "--quiet", "--out", out)
+    # Was NumPy's "OSError: 60302 requested and 24576 written" with a traceback: no file, no disk.
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert f"error: no space left on device while writing {out / 'checkpoint' / 'tokens.i32'} (the disk holding" in err
+    assert not (out / "checkpoint").exists(), "the partial cache is removed"
+
+
+# ---------------------------------------------------------------- run directories are untrusted input
+# (case, prepare(run_dir, elsewhere) -> argv, message regex). A link or a recorded path inside a run
+# directory never makes a command write, delete, read or advise on anything outside it.
+def _link(name):
+    def prepare(run, elsewhere):
+        run.mkdir(parents=True, exist_ok=True)
+        (run / name).symlink_to(elsewhere, target_is_directory=True)
+        return ["train", *TINY, "--epochs", "1", "--out", run]
+    return prepare
+
+
+def _w2v_link(run, elsewhere):
+    run.mkdir(parents=True, exist_ok=True)
+    (run / "checkpoint").symlink_to(elsewhere, target_is_directory=True)
+    return ["word2vec", "train", "--corpus", "lee", "--epochs", "1", "--quiet", "--out", run]
+
+
+UNTRUSTED_RUN_CASES = [
+    # Training wrote its checkpoint into the link's target (and a finished run deleted it there).
+    ("checkpoint is a symlink", _link("checkpoint"), r"error: out: .*/run/checkpoint is a symbolic link \(to '.*elsewhere'\); "
+     r"the files of a run directory must be inside it: remove the link"),
+    # Was a FileExistsError traceback after training, at the final save.
+    (".incomplete-final-save is a symlink", _link(".incomplete-final-save"),
+     r"error: out: .*/run/.incomplete-final-save is a symbolic link"),
+    ("word2vec checkpoint is a symlink", _w2v_link, r"error: out: .*/run/checkpoint is a symbolic link"),
+]
+
+
+@pytest.mark.parametrize("case,prepare,message", UNTRUSTED_RUN_CASES, ids=[c[0] for c in UNTRUSTED_RUN_CASES])
+def test_a_link_in_a_run_directory_is_refused(run_cli, tmp_path, case, prepare, message):
+    import re
+
+    from zoo.word2vec.__main__ import main as w2v_main
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("not the run's")
+    argv = prepare(tmp_path / "run", elsewhere)
+    main = w2v_main if argv[0] == "word2vec" else zoo_main
+    code, _, err = run_cli(main, *argv[1:] if argv[0] == "word2vec" else argv)
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert re.search(message, err), err
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["keep.txt"], "written into the link's target"
+    assert (elsewhere / "keep.txt").read_text() == "not the run's"
+
+
+def _resign(run):
+    """Rewrite run.json for the files as they are now (what a crafted run directory would hold)."""
+    from zoo import rundir
+
+    manifest = json.loads((run / "run.json").read_text())
+    manifest["files"] = {name: {"bytes": (run / name).stat().st_size, "sha256": rundir.digest(run / name)}
+                         for name in manifest["files"]}
+    (run / "run.json").write_text(json.dumps(manifest))
+
+
+def test_a_data_path_recorded_in_a_run_is_not_hashed_or_advised_on(tmp_path, finished_runs, monkeypatch):
+    import shutil
+
+    from zoo import datasets, serving
+
+    run = tmp_path / "run"
+    shutil.copytree(finished_runs / "a", run)
+    victim = tmp_path / "passwd"  # stands for /etc/passwd
+    victim.write_text("root:x:0:0::/root:/bin/sh\n")
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**config, "data": "reuters", "data_path": str(victim)}))
+    _resign(run)
+    hashed = []
+    real_hash = datasets.file_hash
+    monkeypatch.setattr(datasets, "file_hash", lambda path, *a, **k: hashed.append(str(path)) or real_hash(path, *a, **k))
+    monkeypatch.setenv(datasets.OFFLINE_ENV, "1")
+    message = ""
+    try:
+        training.evaluate(run)
+    except Exception as exc:  # noqa: BLE001 - the model does not fit Reuters: any error, as long as it is not about the victim
+        message = str(exc)
+    assert str(victim) not in hashed, "a file named by config.json was hashed"
+    assert str(victim) not in message and "Delete it" not in message, message
+    # The serving side follows the same rule (the Reuters word index for text inputs).
+    pre = serving.open_run(run).preprocessor
+    assert pre.data_path is None
+    assert victim.read_text() == "root:x:0:0::/root:/bin/sh\n"
+
+
+def test_a_manifest_cannot_name_files_outside_its_run(run_cli, tmp_path, finished_runs):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(finished_runs / "a", run)
+    manifest = json.loads((run / "run.json").read_text())
+    manifest["files"]["../outside.txt"] = {"bytes": 3, "sha256": "0" * 64}
+    (tmp_path / "outside.txt").write_text("abc")
+    (run / "run.json").write_text(json.dumps(manifest))
+    code, _, err = run_cli(zoo_main, "evaluate", run)
+    assert code == 2 and err.count("\n") == 1, err
+    assert "run.json is damaged: it lists '../outside.txt', which is not a file of the run directory itself" in err
+
+
+def test_class_names_with_terminal_codes_are_printed_escaped():
+    from zoo import metrics
+
+    rows = [{"class": 0, "name": "set\x1b[2J\x1b[31mosa\nFAKE LINE", "precision": 1.0, "recall": 1.0, "f1": 1.0,
+             "support": 3, "predicted": 3}]
+    table = metrics.format_per_class(rows)
+    assert "\x1b" not in table and len(table.splitlines()) == 3, table
+    assert "set\\x1b[2J\\x1b[31mosa\\nFAKE LINE" in table
+
+
 # ---------------------------------------------------------------- one search per directory
 def _search_argv(tmp_path):
     return ["search", "dense_classifier", "--max-trials", "1", "--folds", "2", "--epochs", "1", "--dir",

@@ -242,7 +242,7 @@ def _verification_inputs(loaded, data, prepared: bool, data_path) -> np.ndarray:
     from . import datasets
 
     config = loaded.run.config
-    where = data_path if data_path is not None else config.get("data_path")
+    where = data_path if data_path is not None else rundir.recorded_data_path(config)
     state = loaded.preprocessor.state
     if state["kind"] == "multi_hot":  # only the test split multi-hot encoded: the training split is 4x larger
         _, (seqs, _) = datasets.load_reuters(path=where, num_words=state["num_words"], preprocess=False)

@@ -61,6 +61,41 @@ def describe_write_error(exc: OSError, path) -> str:
 
 
 @contextlib.contextmanager
+def naming_write_errors(path: str | os.PathLike):
+    """Turn a disk's write error (:data:`WRITE_ERRNOS`) inside the block into :class:`WriteFailed` naming ``path``.
+
+    NumPy's ``tofile`` reports a short write as a bare ``OSError("N requested and M written")``
+    without an errno: that is a full disk too, and is named the same way.
+    """
+    path = Path(path)
+    try:
+        yield path
+    except WriteFailed:
+        raise
+    except OSError as exc:
+        short_write = exc.errno is None and "requested and" in str(exc) and "written" in str(exc)
+        if exc.errno not in WRITE_ERRNOS and not short_write:
+            raise
+        code = exc.errno if exc.errno is not None else errno.ENOSPC
+        raise WriteFailed(code, describe_write_error(OSError(code, os.strerror(code)), path)) from exc
+
+
+def refuse_symlink(path: str | os.PathLike, *, argument: str) -> Path:
+    """``path`` if it is not a symbolic link: a run directory is untrusted input, and a link inside it
+    would make a command read, write or delete wherever the link points.
+
+    Raises:
+        ValueError: names ``argument``, the link and its target.
+    """
+    path = Path(path)
+    if path.is_symlink():
+        raise ValueError(f"{argument}: {path} is a symbolic link (to {os.readlink(path)!r}); the files of a run "
+                         "directory must be inside it: remove the link (its target is left alone) and run the "
+                         "command again")
+    return path
+
+
+@contextlib.contextmanager
 def atomic_path(path: str | os.PathLike):
     """Yield a temporary path beside ``path``; on success move it onto ``path``.
 
@@ -75,12 +110,9 @@ def atomic_path(path: str | os.PathLike):
     os.close(fd)
     os.unlink(tmp)  # writers such as model.save() want to create the file themselves
     try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        if exc.errno not in WRITE_ERRNOS:
-            raise
-        raise WriteFailed(exc.errno, describe_write_error(exc, path)) from exc
+        with naming_write_errors(path):
+            yield Path(tmp)
+            os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

@@ -229,6 +229,9 @@ def format_per_class(rows: list[dict]) -> str:
     The macro average is over the classes that are true or predicted at least once,
     as ``macro_f1`` (:func:`classification_scores`) is.
     """
+    from .rundir import printable
+
+    rows = [{**r, "name": printable(r["name"])} for r in rows]  # names from a data file reach the terminal
     width = max(5, *(len(r["name"]) for r in rows))
     head = (f"{'class':>5}  {'name':<{width}}  {'precision':>9}  {'recall':>6}  {'f1':>6}  {'support':>7}  "
             f"{'predicted':>9}")

@@ -34,6 +34,21 @@ RUN_FILES = ("model.keras", "config.json", "history.json", "history.csv", "curve
              "evaluation.json", "per_class.csv", "confusion_matrix.png")
 
 
+def check_working_folders(out) -> None:
+    """Refuse a run directory whose working folders (the checkpoint, the staging folder) are symbolic links.
+
+    A run directory is untrusted input: training would write into, and later delete,
+    wherever such a link points.
+
+    Raises:
+        ValueError: names the link (:func:`zoo.files.refuse_symlink`).
+    """
+    from .checkpoint import CHECKPOINT_DIR
+
+    for name in (CHECKPOINT_DIR, STAGING):
+        files.refuse_symlink(Path(out) / name, argument="out")
+
+
 class SettingsChanged(ValueError):
     """An unfinished run (its checkpoint) was started with other settings than the ones given now."""
 
@@ -92,7 +107,7 @@ class FinalSave:
 
     def __init__(self, out):
         self.out = Path(out)
-        self.stage = self.out / STAGING
+        self.stage = files.refuse_symlink(self.out / STAGING, argument="out")
         shutil.rmtree(self.stage, ignore_errors=True)  # what an earlier, interrupted save left
         self.stage.mkdir(parents=True)
         self.files: list[str] = []
@@ -190,12 +205,15 @@ def verify(run_dir) -> dict:
                                 f"{run_dir} --overwrite) to get a complete run")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-        files = manifest["files"]
-        entries = [(name, int(entry["bytes"]), str(entry["sha256"])) for name, entry in files.items()]
+        entries = [(name, int(entry["bytes"]), str(entry["sha256"])) for name, entry in manifest["files"].items()]
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"run_dir: {path} is damaged ({type(exc).__name__}: {exc}); train again with --overwrite") from None
     for name, size, sha in entries:
         file = run_dir / name
+        if name in ("", ".", "..") or Path(name).name != name:  # "../../etc/passwd" would be hashed
+            raise ValueError(f"run_dir: {path} is damaged: it lists {printable(name)!r}, which is not a file of "
+                             "the run directory itself; train again with --overwrite")
+        files.refuse_symlink(file, argument="run_dir")
         if not file.is_file():
             raise FileNotFoundError(f"run_dir: {file} is missing (listed in {MANIFEST}); train again with --overwrite")
         actual = file.stat().st_size
@@ -207,6 +225,35 @@ def verify(run_dir) -> dict:
             raise ValueError(f"run_dir: {file} is damaged: its content differs from what {MANIFEST} records; "
                              "train again with --overwrite")
     return manifest
+
+
+def recorded_data_path(config: dict):
+    """``config.json``'s ``data_path`` where following it is safe, else None.
+
+    A run directory is untrusted input: the data is looked for there only when the
+    recorded path is a folder (searched for the zoo's data file names) or names one of
+    those files (:data:`zoo.datasets.KNOWN_FILES`). Any other file (``/etc/passwd``) is
+    neither read, nor hashed, nor named for deletion because a run's file says so;
+    the data is then looked for where it is without a path (``ZOO_DATA_DIR``, Keras's cache).
+    """
+    from .datasets import KNOWN_FILES
+
+    value = config.get("data_path")
+    if not isinstance(value, str) or not value:
+        return None
+    path = Path(value)
+    return value if path.name in KNOWN_FILES or path.is_dir() else None
+
+
+def printable(text) -> str:
+    """``text`` with its non-printable characters (terminal escape codes, newlines) written as Python
+    escapes: a name read from a run directory or a data file is shown, never obeyed by the terminal.
+
+    Example:
+        >>> printable("setosa\x1b[2J\n")
+        'setosa\\x1b[2J\\n'
+    """
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
 def check_finished(run_dir) -> Path:

@@ -105,7 +105,7 @@ def open_run(run_dir, *, data_path=None) -> Run:
                 cli.import_tensorflow()
             state = datasets.preprocessing(config["data"], seed=config["seed"])
         pre = Preprocessor(state, input_shape=input_shape, num_classes=num_outputs, model_name=config["model"],
-                           data_path=data_path if data_path is not None else config.get("data_path"))
+                           data_path=data_path if data_path is not None else rundir.recorded_data_path(config))
         return Run(path, "classifier", config["model"], config, input_shape, num_outputs, preprocessor=pre)
     present = [name for name in WORD2VEC_FILES if (path / name).is_file()]
     if len(present) == len(WORD2VEC_FILES):

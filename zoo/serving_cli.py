@@ -109,5 +109,5 @@ def _predict(args) -> int:
                           for label, top in zip(labels, tops)], indent=2))
     else:
         for label, top in zip(labels, tops):
-            print(f"{label}: " + "  ".join(f"{c} {p:.4f}" for c, p in top))
+            print(f"{label}: " + "  ".join(f"{rundir.printable(c)} {p:.4f}" for c, p in top))  # names: untrusted
     return 0

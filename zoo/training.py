@@ -106,6 +106,7 @@ def train(name: str, *, out, data: str | None = None, epochs: int | None = None,
 def _train(name, entry, *, out, data, epochs, batch_size, seed, data_path, verbose, overwrite, strategy,
            overrides) -> dict:
     out = files.ensure_writable_dir(out, argument="out")
+    rundir.check_working_folders(out)
     rundir.check_reuse(out, overwrite=overwrite, resuming=(out / CHECKPOINT_DIR / "state.json").is_file())
 
     (x_train, y_train), (x_test, y_test) = datasets.load_data(data, data_path=data_path, seed=seed)
@@ -346,7 +347,8 @@ def evaluate(run_dir, *, data_path=None, out=None) -> dict:
     rundir.verify(run_dir)  # a torn, interrupted or damaged run directory is refused, naming the file
     if out is not None:
         out = files.ensure_writable_dir(out, argument="out")
-    _, (x_test, y_test) = datasets.load_data(config["data"], data_path=data_path or config.get("data_path"), seed=config["seed"])
+    _, (x_test, y_test) = datasets.load_data(config["data"], data_path=data_path or rundir.recorded_data_path(config),
+                                          seed=config["seed"])
     model = rundir.load_model(run_dir / "model.keras")
     batch = registry.eval_batch_size(config["batch_size"])
     loss, acc = model.evaluate(x_test, y_test, batch_size=batch, verbose=0)

@@ -90,6 +90,7 @@ def main(argv=None) -> int:
     if args.command == "train":
         corpus = resolve_corpus(args.corpus, data_path=args.data_path, tokenizer=args.tokenizer)
         out = files.ensure_writable_dir(args.out, argument="out")
+        files.refuse_symlink(out / "checkpoint", argument="out")  # training would write and delete where it points
         cli.import_tensorflow()
         # Each epoch is checkpointed in OUT/checkpoint; the same command after a kill resumes there.
         result = train(corpus, progress=not args.quiet, tokenizer=args.tokenizer, checkpoint_dir=out / "checkpoint",

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import files
 from .settings import MAX_WORDS_PER_DOCUMENT
 
 #: What counts as a text file inside a corpus folder.
@@ -219,7 +220,7 @@ def scan(corpus, cache_path, *, piece_words: int, max_vocab_size=None):
     pending_docs: list = []
     pending_words = 0
     lookup = index.__getitem__
-    with open(cache.path, "wb") as out:
+    with files.naming_write_errors(cache.path), open(cache.path, "wb") as out:
 
         def write_piece(docs):
             nonlocal counts
