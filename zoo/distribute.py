@@ -217,8 +217,10 @@ def split_cpu(count: int | None) -> None:
     thing in a fresh process (``python -m zoo train --cpu-devices 2`` does).
 
     Raises:
+        ValueError: see :func:`check_cpu_devices`.
         RuntimeError: TensorFlow has already initialised its devices with another split.
     """
+    count = check_cpu_devices(count)
     if count is None:
         return
     import tensorflow as tf
