@@ -444,14 +444,18 @@ def supervise(body, config: dict, *, timeout: float = DEFAULT_WORKER_TIMEOUT) ->
     wait_for_workers(config, timeout=timeout)
     read_fd, write_fd = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the child: the command itself; SIGINT comes from this process
+    if pid == 0:  # the child: the command itself
         os.close(read_fd)
         _formation_fd = write_fd
+        # A Ctrl-C at the terminal reaches this process and the watcher, which passes it on: one interrupt.
+        signal.signal(signal.SIGINT, _interrupt_once)
         code = 1
         try:
             code = body()
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
+        except KeyboardInterrupt:
+            code = 130
         except BaseException:  # os._exit below skips the interpreter's own report
             traceback.print_exc()
         finally:
@@ -475,24 +479,26 @@ _formation_fd = None  # in the child of supervise: where it says "forming" (b"S"
 
 def _watch(pid: int, read_fd: int, config: dict, timeout: float, interrupted) -> int:
     deadline = killed = None
-    open_pipe = True
+    open_pipe, forced = True, False
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
             code = os.waitstatus_to_exitcode(status)
             if interrupted.is_set():
-                if killed is not None:
+                if forced:  # else the child said it
                     print("interrupted", file=sys.stderr, flush=True)
                 return 130
             return code if code >= 0 else 128 - code
         if interrupted.is_set() and killed is None:
             # Forming the cluster, the child cannot read a signal: killed at once. Otherwise asked (a
             # `kill -INT` of this process alone does not reach it), and killed after the grace.
-            os.kill(pid, signal.SIGKILL if deadline is not None else signal.SIGINT)
             killed = time.monotonic() + (0 if deadline is not None else INTERRUPT_GRACE)
+            if deadline is None:
+                os.kill(pid, signal.SIGINT)
             deadline = None
-        if killed is not None and time.monotonic() >= killed:
+        if killed is not None and time.monotonic() >= killed and not forced:
             os.kill(pid, signal.SIGKILL)
+            forced = True
         if deadline is not None and time.monotonic() >= deadline:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
@@ -514,6 +520,11 @@ def _watch(pid: int, read_fd: int, config: dict, timeout: float, interrupted) ->
                 deadline = time.monotonic() + timeout
             if b"F" in said:
                 deadline = None
+
+
+def _interrupt_once(signum, frame):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
 
 
 def _say(what: bytes) -> None:
