@@ -459,6 +459,23 @@ def test_class_names_with_terminal_codes_are_printed_escaped():
     assert "set\\x1b[2J\\x1b[31mosa\\nFAKE LINE" in table
 
 
+def test_class_names_from_a_run_directory_are_predicted_escaped(run_cli, tmp_path, finished_runs):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(finished_runs / "a", run)
+    config = json.loads((run / "config.json").read_text())
+    names = config["preprocessing"]["class_names"]
+    config["preprocessing"]["class_names"] = ["\x1b[2J\x1b]0;owned\x07" + names[0] + "\nFAKE", *names[1:]]
+    (run / "config.json").write_text(json.dumps(config))
+    _resign(run)
+    (tmp_path / "x.csv").write_text("5.1,3.5,1.4,0.2\n")
+    code, out, err = run_cli(zoo_main, "predict", run, "--data", tmp_path / "x.csv", "--top", "3")
+    assert code == 0, err
+    assert "\x1b" not in out and "\x07" not in out and len(out.strip().splitlines()) == 1, out
+    assert "\\x1b[2J\\x1b]0;owned\\x07" in out, out
+
+
 # ---------------------------------------------------------------- one search per directory
 def _search_argv(tmp_path):
     return ["search", "dense_classifier", "--max-trials", "1", "--folds", "2", "--epochs", "1", "--dir",
