@@ -246,7 +246,7 @@ def recorded_data_path(config: dict):
 
 
 def printable(text) -> str:
-    """``text`` with its non-printable characters (terminal escape codes, newlines) written as Python
+    r"""``text`` with its non-printable characters (terminal escape codes, newlines) written as Python
     escapes: a name read from a run directory or a data file is shown, never obeyed by the terminal.
 
     Example:
