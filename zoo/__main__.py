@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                                  "on every machine (instead of TF_CONFIG)")
     dist.add_argument("--task-index", type=int, help="multi_worker: this machine's position in --workers (0 is the chief)")
     dist.add_argument("--worker-timeout", type=float, default=None,
-                      help="multi_worker: seconds to wait for every worker to answer (default 60); then exit 2")
+                      help="multi_worker: seconds to wait for every worker to answer, and then for TensorFlow "
+                           "to form the cluster (default 60 each); then one line naming the worker, exit 2")
     dist.add_argument("--cpu-devices", type=int,
                       help="split the CPU into N logical devices (mirrored replicas without accelerators, for testing)")
     ev = sub.add_parser("evaluate", help="reload a run directory and report test metrics",
