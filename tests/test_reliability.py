@@ -495,3 +495,43 @@ def test_really_full_disk_during_an_export(run_cli, tiny_tmpfs, finished_runs, f
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
     assert "error: no space left on device while writing " in err and f"a.{format}" in err
     assert list((tiny_tmpfs / "out").iterdir()) == []
+
+
+# ---------------------------------------------------------------- python -m recipes all on a full disk
+# (case, what the full disk refuses: a name fragment of the file, written with os.replace or as a staged temporary)
+RECIPES_FULL_DISK_CASES = [
+    ("a recipe's figure", "replace", "network_before_after.png"),
+    ("the report's html", "write", ".index.html."),
+    ("the report's results.json", "write", ".results.json."),
+]
+
+
+@pytest.mark.parametrize("case,how,match", RECIPES_FULL_DISK_CASES, ids=[c[0] for c in RECIPES_FULL_DISK_CASES])
+def test_full_disk_during_recipes_all_is_an_error_and_keeps_the_old_report(run_cli, tmp_path, monkeypatch, case, how,
+                                                                           match):
+    """A failed write is the command's error (exit 2, one line), not a failed check; the passing report stays whole."""
+    from recipes.__main__ import main as recipes_main
+
+    argv = ["all", "--only", "backprop", "--quick", "--out", tmp_path / "report"]
+    code, _, err = run_cli(recipes_main, *argv)
+    assert code == 0, err
+    report = {p.name: p.read_bytes() for p in (tmp_path / "report").iterdir() if p.is_file()}
+    with monkeypatch.context() as m:
+        if how == "replace":
+            _enospc_on(m, match)
+        else:
+            real = Path.write_text
+
+            def write_text(self, *args, **kwargs):
+                if self.name.startswith(match):
+                    raise OSError(errno.ENOSPC, "No space left on device")
+                return real(self, *args, **kwargs)
+
+            m.setattr(Path, "write_text", write_text)
+        code, _, err = run_cli(recipes_main, *argv)
+    assert code == 2, err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: no space left on device while writing ") and match.strip(".") in last, err
+    assert "Traceback" not in err and "recipes passed" not in err
+    assert {p.name: p.read_bytes() for p in (tmp_path / "report").iterdir() if p.is_file()} == report
+    assert not [p for p in (tmp_path / "report").iterdir() if p.name.startswith(".")]

@@ -300,15 +300,14 @@ _DISK_MESSAGES = {"No space left on device": errno.ENOSPC, "Disk quota exceeded"
 def _disk_errors(dest: Path):
     """A full (or read-only) disk while writing ``dest`` -> :class:`zoo.files.WriteFailed` naming it, one line.
 
-    Python's writers raise ``OSError`` with an errno; TensorFlow's (``tf.saved_model.save``)
-    raise its own ``OpError`` whose message carries the C library's text.
+    Python's writers raise ``OSError`` with an errno (:func:`zoo.files.disk_errors`); TensorFlow's
+    (``tf.saved_model.save``) raise its own ``OpError`` whose message carries the C library's text.
     """
     try:
-        yield
-    except OSError as exc:
-        if exc.errno not in files.WRITE_ERRNOS:
-            raise
-        raise files.WriteFailed(exc.errno, files.describe_write_error(exc, dest)) from None
+        with files.disk_errors(dest):
+            yield
+    except files.WriteFailed:
+        raise
     except Exception as exc:
         code = next((c for text, c in _DISK_MESSAGES.items() if text in str(exc)), None)
         if code is None or type(exc).__module__.split(".")[0] != "tensorflow":

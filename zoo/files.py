@@ -75,21 +75,55 @@ def atomic_path(path: str | os.PathLike):
     os.close(fd)
     os.unlink(tmp)  # writers such as model.save() want to create the file themselves
     try:
-        yield Path(tmp)
-        os.replace(tmp, path)
+        with disk_errors(path):
+            yield Path(tmp)
+            os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def disk_errors(path: Path):
+    """An ``OSError`` of the disk (full, read-only...) while writing ``path`` -> :class:`WriteFailed` naming it."""
+    try:
+        yield
     except OSError as exc:
         if exc.errno not in WRITE_ERRNOS:
             raise
         raise WriteFailed(exc.errno, describe_write_error(exc, path)) from exc
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def write_texts(texts: dict) -> None:
+    """Write several text files (path -> text) all or none, as far as the disk decides.
+
+    Each is written whole under a temporary name beside it first; only when all are
+    written are they moved into place (renames, which need no space). A full disk
+    leaves every earlier file as it was and raises :class:`WriteFailed` naming the file.
+    """
+    staged = []
+    try:
+        for path, text in texts.items():
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            os.close(fd)
+            staged.append((Path(tmp), path))
+            with disk_errors(path):
+                Path(tmp).write_text(text, encoding="utf-8")
+        for tmp, path in staged:
+            with disk_errors(path):
+                os.replace(tmp, path)
+    finally:
+        for tmp, _ in staged:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
