@@ -244,3 +244,27 @@ def test_argument_errors_answer_without_tensorflow(iris_run, tmp_path):
     ):
         code, out, err, heavy = run_command("zoo", args, tmp_path)
         assert code == 2 and message in err and not heavy, (args, err, heavy)
+
+
+def test_a_csv_streams_in_chunks_keeping_row_numbers(iris_run, tmp_path, run_cli, monkeypatch):
+    """Chunks of 2 rows: the same lines (and the same JSON) as one read; a bad row later says what was printed."""
+    (_, _), (raw, _) = datasets.load("iris", preprocess=False, seed=3)
+    rows = [",".join(f"{v:g}" for v in row) for row in raw[:7]]
+    (tmp_path / "x.csv").write_text("a,b,c,d\n" + "\n".join(rows[:3]) + "\n\n" + "\n".join(rows[3:]) + "\n")
+    (tmp_path / "bad.csv").write_text("\n".join(rows[:5]) + "\n1,2,3\n")
+    whole = {}
+    for json_flag in ((), ("--json",)):
+        code, whole[json_flag], err = run_cli(zoo_main.main, "predict", iris_run, "--data", tmp_path / "x.csv", *json_flag)
+        assert code == 0, err
+    monkeypatch.setattr(serving, "CSV_CHUNK_VALUES", 8)  # two rows of four
+    chunks = [(first, len(c)) for first, c in serving.iter_inputs(tmp_path / "x.csv")]
+    assert len(chunks) > 2 and sum(n for _, n in chunks) == 7 and max(n for _, n in chunks) <= 3
+    assert [first for first, _ in chunks] == [sum(n for _, n in chunks[:i]) for i in range(len(chunks))]
+    for json_flag in ((), ("--json",)):
+        code, out, err = run_cli(zoo_main.main, "predict", iris_run, "--data", tmp_path / "x.csv", *json_flag)
+        assert code == 0 and out == whole[json_flag], err
+    assert [line.split(":")[0] for line in whole[()].splitlines()] == [str(i) for i in range(7)]
+    assert json.loads(whole[("--json",)])[6]["sample"] == "6"
+    code, out, err = run_cli(zoo_main.main, "predict", iris_run, "--data", tmp_path / "bad.csv")
+    assert code == 2 and len(out.splitlines()) == 5 and err.count("\n") == 1, err
+    assert "line 6 has 3 columns, the first row 4; the 5 samples before it were printed" in err
