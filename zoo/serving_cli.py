@@ -27,6 +27,7 @@ def add_parsers(sub) -> None:
                          "RUN_NAME.<suffix>; the report goes beside it as <export>.json")
     ex.add_argument("--data", help="verify on these samples (.npz or .csv, raw as for predict) instead of the test split")
     ex.add_argument("--prepared", action="store_true", help="--data is already prepared as the model takes it")
+    _header_flags(ex)
     ex.add_argument("--data-path", help="file or folder to look in first for the data (Reuters)")
     ex.add_argument("--overwrite", action="store_true", help="replace an existing export once the new one is verified")
     pr = sub.add_parser("predict", help="the top classes of new samples, with probabilities")
@@ -39,12 +40,21 @@ def add_parsers(sub) -> None:
     pr.add_argument("--prepared", action="store_true", help="--data is already prepared (scaled) as the model takes it")
     pr.add_argument("--data-path", help="file or folder to look in first for the Reuters word index")
     pr.add_argument("--json", action="store_true", help="print JSON instead of one line per sample")
-    head = pr.add_mutually_exclusive_group()
+    _header_flags(pr)
+
+
+def _header_flags(parser) -> None:
+    head = parser.add_mutually_exclusive_group()
     head.add_argument("--header", dest="header", action="store_true", default=None,
-                      help="the CSV's first row is a header (skip it, whatever it holds)")
+                      help="the --data CSV's first row is a header (skip it, whatever it holds)")
     head.add_argument("--no-header", dest="header", action="store_false",
-                      help="the CSV's first row is data (default: a header exactly when none of its cells is a number; "
-                           "a row of numbers and text is refused)")
+                      help="the --data CSV's first row is data (default: a header exactly when none of its cells is a "
+                           "number; a row of numbers and text is refused)")
+
+
+def _check_header(args) -> None:
+    if args.header is not None and (args.data is None or not args.data.lower().endswith(".csv")):
+        raise ValueError("header: --header/--no-header go with a .csv given as --data")
 
 
 def main(args) -> int:
@@ -56,10 +66,11 @@ def _export(args) -> int:
 
     run, dest = exporting.plan(args.run_dir, args.format, args.out, overwrite=args.overwrite, data_path=args.data_path)
     data = None
+    _check_header(args)
     if args.data is not None:
         if run.kind != "classifier":
             raise ValueError("data: a Word2Vec export is verified on every row of its table; --data is for classifiers")
-        raw = serving.read_inputs(args.data)  # verification holds the samples: not streamed
+        raw = serving.read_inputs(args.data, header=args.header)  # verification holds the samples: not streamed
         data = run.preprocessor.check_shape(raw) if args.prepared else run.preprocessor.prepare(raw)
     cli.import_tensorflow()
     report = exporting.export(run.path, args.format, args.out, data=data, prepared=True, overwrite=args.overwrite,
@@ -98,8 +109,7 @@ def _predict(args) -> int:
     if not 1 <= args.top <= run.num_outputs:
         raise ValueError(f"top must be an integer from 1 to {run.num_outputs} (the model's classes), got {args.top}")
     pre = run.preprocessor
-    if args.header is not None and (args.data is None or not args.data.lower().endswith(".csv")):
-        raise ValueError("header: --header/--no-header go with a .csv given as --data")
+    _check_header(args)
     if args.text is not None:
         if args.prepared:
             raise ValueError("prepared: --prepared goes with --data, not --text")
