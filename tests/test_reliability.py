@@ -515,7 +515,11 @@ def test_full_disk_during_recipes_all_is_an_error_and_keeps_the_old_report(run_c
     argv = ["all", "--only", "backprop", "--quick", "--out", tmp_path / "report"]
     code, _, err = run_cli(recipes_main, *argv)
     assert code == 0, err
+    for p in (tmp_path / "report").iterdir():  # told apart from the next run's (the recipe is deterministic)
+        if p.is_file():
+            p.write_bytes(p.read_bytes() + b"\n(the earlier report)\n")
     report = {p.name: p.read_bytes() for p in (tmp_path / "report").iterdir() if p.is_file()}
+    assert sorted(report) == ["index.html", "index.md", "results.json"]
     with monkeypatch.context() as m:
         if how == "replace":
             _enospc_on(m, match)
