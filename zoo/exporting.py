@@ -9,7 +9,7 @@ argmax on every sample and probabilities within :data:`TOLERANCE`. A report
 needs) goes beside the export as ``<export>.json``.
 
 The export and its report (and vocabulary) change together, old or new, never a
-mix and never nothing (:func:`publish`): each is written whole under a temporary
+mix and never nothing (:func:`write_journal`, :func:`roll_forward`): each is written whole under a temporary
 name beside its destination; then a journal (``.<export>.publishing.json``) names
 the renames to make, and only then are they made, the export first. A process
 killed during the renames leaves the journal, and the next export to that
@@ -217,7 +217,8 @@ def export(run_dir, format: str, out, *, data=None, prepared: bool = False, over
         # An older export's vocabulary must not stay beside a new export that has none.
         journal = write_journal(dest, staged, remove=[vocab_path] if vocab is None else [])
         published = True  # from here on the temporaries are the journal's: the next export finishes a failure
-        roll_forward(journal)
+        with files.disk_errors(dest):
+            roll_forward(journal)
     finally:
         if not published:  # before the journal: nothing was moved, the temporaries go
             for tmp in staged.values():
