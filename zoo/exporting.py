@@ -217,7 +217,7 @@ def export(run_dir, format: str, out, *, data=None, prepared: bool = False, over
         # An older export's vocabulary must not stay beside a new export that has none.
         journal = write_journal(dest, staged, remove=[vocab_path] if vocab is None else [])
         published = True  # from here on the temporaries are the journal's: the next export finishes a failure
-        with files.disk_errors(dest):
+        with files.naming_write_errors(dest):
             roll_forward(journal)
     finally:
         if not published:  # before the journal: nothing was moved, the temporaries go
@@ -301,11 +301,11 @@ _DISK_MESSAGES = {"No space left on device": errno.ENOSPC, "Disk quota exceeded"
 def _disk_errors(dest: Path):
     """A full (or read-only) disk while writing ``dest`` -> :class:`zoo.files.WriteFailed` naming it, one line.
 
-    Python's writers raise ``OSError`` with an errno (:func:`zoo.files.disk_errors`); TensorFlow's
+    Python's writers raise ``OSError`` with an errno (:func:`zoo.files.naming_write_errors`); TensorFlow's
     (``tf.saved_model.save``) raise its own ``OpError`` whose message carries the C library's text.
     """
     try:
-        with files.disk_errors(dest):
+        with files.naming_write_errors(dest):
             yield
     except files.WriteFailed:
         raise

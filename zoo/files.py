@@ -61,6 +61,26 @@ def describe_write_error(exc: OSError, path) -> str:
 
 
 @contextlib.contextmanager
+def naming_write_errors(path: str | os.PathLike):
+    """Turn a disk's write error (:data:`WRITE_ERRNOS`) inside the block into :class:`WriteFailed` naming ``path``.
+
+    NumPy's ``tofile`` reports a short write as a bare ``OSError("N requested and M written")``
+    without an errno: that is a full disk too, and is named the same way.
+    """
+    path = Path(path)
+    try:
+        yield path
+    except WriteFailed:
+        raise
+    except OSError as exc:
+        short_write = exc.errno is None and "requested and" in str(exc) and "written" in str(exc)
+        if exc.errno not in WRITE_ERRNOS and not short_write:
+            raise
+        code = exc.errno if exc.errno is not None else errno.ENOSPC
+        raise WriteFailed(code, describe_write_error(OSError(code, os.strerror(code)), path)) from exc
+
+
+@contextlib.contextmanager
 def atomic_path(path: str | os.PathLike):
     """Yield a temporary path beside ``path``; on success move it onto ``path``.
 
@@ -75,23 +95,12 @@ def atomic_path(path: str | os.PathLike):
     os.close(fd)
     os.unlink(tmp)  # writers such as model.save() want to create the file themselves
     try:
-        with disk_errors(path):
+        with naming_write_errors(path):
             yield Path(tmp)
             os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-
-
-@contextlib.contextmanager
-def disk_errors(path: Path):
-    """An ``OSError`` of the disk (full, read-only...) while writing ``path`` -> :class:`WriteFailed` naming it."""
-    try:
-        yield
-    except OSError as exc:
-        if exc.errno not in WRITE_ERRNOS:
-            raise
-        raise WriteFailed(exc.errno, describe_write_error(exc, path)) from exc
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
@@ -115,10 +124,10 @@ def write_texts(texts: dict) -> None:
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
             os.close(fd)
             staged.append((Path(tmp), path))
-            with disk_errors(path):
+            with naming_write_errors(path):
                 Path(tmp).write_text(text, encoding="utf-8")
         for tmp, path in staged:
-            with disk_errors(path):
+            with naming_write_errors(path):
                 os.replace(tmp, path)
     finally:
         for tmp, _ in staged:
