@@ -112,6 +112,8 @@ def main(argv=None) -> int:
         print(f"[{i}/{len(names)}] {name}: {module.TITLE}", flush=True)
         try:
             result = module.run(out / name, quick=args.quick)
+        except files.WriteFailed:  # a full disk is the command's error, not the recipe's: the old report stays
+            raise
         except Exception as exc:  # one broken recipe must not hide the others' report
             result = Result(name=name, title=module.TITLE, source=getattr(module, "SOURCE", ""), quick=args.quick)
             result.notes.append("The recipe raised an error:\n\n```\n" + traceback.format_exc() + "```")

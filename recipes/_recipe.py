@@ -159,7 +159,8 @@ def md_text(value) -> str:
     return text.replace("<", "&lt;")
 
 
-def print_result(result: Result, file=sys.stdout) -> None:
+def print_result(result: Result, file=None) -> None:
+    file = file or sys.stdout  # looked up at each call: sys.stdout may have been replaced since import
     status = "PASS" if result.passed else "FAIL"
     print(f"[{status}] {result.title}  ({result.seconds:.1f} s)", file=file)
     for c in result.checks:

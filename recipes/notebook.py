@@ -39,6 +39,8 @@ Example:
 from __future__ import annotations
 
 import ast
+import asyncio
+import contextlib
 import io
 import os
 import re
@@ -51,12 +53,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import recipes
-from zoo import files
+from zoo import extras, files
 
 #: What the install cell installs when ``recipes`` and ``zoo`` cannot be imported: this
 #: project's distribution name (setup.cfg). ``--install`` gives another requirement, e.g.
 #: ``"keras-recipes-zoo @ git+https://github.com/OWNER/REPO"`` for a copy on GitHub.
 DEFAULT_INSTALL = "keras-recipes-zoo"
+#: The extra that installs what writes (nbformat) and executes (nbclient, ipykernel) the notebooks.
+EXTRA = "notebook"
 #: The Jupyter kernel that executes the notebooks (ipykernel's default name).
 KERNEL = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
@@ -405,16 +409,22 @@ def execute(nb, workdir, *, label: str, timeout: float | None = None):
         NotebookFailed: a cell raised, timed out, or the kernel died; the message names
             ``label``, the cell (its number and first line) and the error.
     """
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-    client = NotebookClient(nb, timeout=timeout, kernel_name=KERNEL["name"], record_timing=False,
-                            resources={"metadata": {"path": str(workdir)}})
+    client = _client_class()(nb, timeout=timeout, kernel_name=KERNEL["name"], record_timing=False,
+                             resources={"metadata": {"path": str(workdir)}})
     # The kernel process's own stderr (ipykernel's start-up warnings; what a crash prints) goes
     # to a temporary file, quoted when the kernel dies; what the cells write is in their outputs.
     with tempfile.TemporaryFile() as kernel_log:
         try:
-            client.execute(env=kernel_env(), stderr=kernel_log)
+            try:
+                client.execute(env=kernel_env(), stderr=kernel_log)
+            except (Exception, asyncio.CancelledError):  # cancelled: a signal while the kernel was starting
+                if client.signalled:  # Ctrl-C (or SIGTERM): the kernel is shut down, an earlier file is kept
+                    with contextlib.suppress(Exception):
+                        client._cleanup_kernel()  # finishes the shutdown the signal began, if it did not end
+                    raise KeyboardInterrupt from None
+                raise
         except CellExecutionError as exc:
             raise NotebookFailed(f"{label}: {_failing_cell(nb)} raised {exc.ename}: {_one_line(exc.evalue)}") from None
         except CellTimeoutError:
@@ -425,6 +435,25 @@ def execute(nb, workdir, *, label: str, timeout: float | None = None):
             raise NotebookFailed(f"{label}: the kernel died in {_failing_cell(nb)}"
                                  + (f"; its last words: {_one_line(said[-1])}" if said else "")) from None
     return nb
+
+
+def _client_class():
+    """nbclient's ``NotebookClient``, telling apart a kernel shut down by a signal from one that died."""
+    from nbclient import NotebookClient
+
+    class Client(NotebookClient):
+        @property
+        def signalled(self) -> bool:
+            # nbclient answers SIGINT and SIGTERM by shutting the kernel down (it keeps the future of that
+            # cleanup); the running cell then fails with DeadKernelError.
+            return getattr(self, "_async_cleanup_kernel_future", None) is not None
+
+        async def _async_cleanup_kernel(self) -> None:
+            if self.km is None:  # shut down already by the signal's cleanup: nbclient would assert here
+                return
+            await super()._async_cleanup_kernel()
+
+    return Client
 
 
 def _failing_cell(nb) -> str:
@@ -464,7 +493,10 @@ def write_notebooks(names, out, *, quick: bool = False, execute_them: bool = Fal
 
     Raises:
         ValueError: an unknown recipe name, or ``out`` not a writable folder.
+        zoo.extras.MissingExtra: the ``notebook`` extra is not installed (names the pip command).
     """
+    needs = ("nbformat", "nbclient", "ipykernel") if execute_them else ("nbformat",)
+    extras.require(EXTRA, needs, "python -m recipes notebook" + (" --execute" if execute_them else ""))
     import nbformat
 
     names = [recipes.check_name(n) for n in names]

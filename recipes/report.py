@@ -62,10 +62,14 @@ def render_html(markdown_text: str, *, title: str = "Textbook recipes report") -
 
 
 def write_report(out: Path, results: list[Result], seconds: float, *, quick: bool) -> None:
-    """Write ``out/index.md``, ``out/index.html`` and ``out/results.json`` (each atomically)."""
+    """Write ``out/index.md``, ``out/index.html`` and ``out/results.json``, the three or none.
+
+    Raises:
+        zoo.files.WriteFailed: a full disk; the earlier report is left whole.
+    """
     out = Path(out)
     text = report_markdown(results, seconds, quick=quick)
-    files.write_text(out / "index.md", text)
-    files.write_text(out / "index.html", render_html(text))
-    files.write_json(out / "results.json", {"mode": "quick" if quick else "full", "seconds": round(seconds, 1),
-                                          "recipes": [r.to_dict() for r in results]})
+    files.write_texts({out / "index.md": text, out / "index.html": render_html(text),
+                       out / "results.json": files.json_text({"mode": "quick" if quick else "full",
+                                                              "seconds": round(seconds, 1),
+                                                              "recipes": [r.to_dict() for r in results]})})

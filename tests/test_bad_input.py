@@ -77,6 +77,8 @@ DATA_CASES = [
     ("strings", lambda: (X.astype(str), Y), r"x_train must hold numbers, got dtype <U"),
     ("NaN feature", lambda: (_nan_x(), Y), r"x_train must be finite, got NaN or infinite values in 1 sample\(s\), first at row 7"),
     ("infinite feature", lambda: (np.where(X > 2, np.inf, X), Y), r"x_train must be finite"),
+    ("beyond float32", lambda: (np.where(X > 2, 1e39, X.astype("float64")), Y),
+     r"x_train must be finite in float32, got values beyond its range \(\|x\| > 3.4e\+38\) in \d+ sample\(s\)"),
     # With --set num_classes=3 (without it the class count is taken from the labels).
     ("label out of range", lambda: (X, np.where(Y == 2, 3, Y)), r"y_train labels must lie in \[0, 3\), got \[3"),
     ("negative label", lambda: (X, Y - 1), r"y_train labels must be >= 0, got \[-1"),

@@ -138,6 +138,50 @@ def test_bad_exports_are_one_line_errors_and_write_nothing(iris_run, tmp_path, r
     assert not out.exists() or list(out.iterdir()) == []
 
 
+# Destinations and environments refused before anything is exported: (case, files to make in out, arguments,
+# modules to hide (an optional extra not installed), error). The export itself must not start.
+BAD_DESTINATION_CASES = [
+    ("the export's name is a folder", ["iris.onnx/"], ["--format", "onnx", "--overwrite"],
+     (), r"error: out: .*iris.onnx is a folder; the onnx export writes a file there"),
+    ("the report's name is a folder", ["iris.onnx.json/"], ["--format", "onnx"],
+     (), r"error: out: .*iris.onnx.json is a folder; the onnx export writes a file there"),
+    ("the vocabulary's name is a folder", ["iris.keras.vocab.txt/"], ["--format", "keras"],
+     (), r"error: out: .*iris.keras.vocab.txt is a folder"),
+    ("a SavedModel's name is a file", ["iris.saved_model"], ["--format", "saved_model", "--overwrite"],
+     (), r"error: out: .*iris.saved_model is a file; a SavedModel is a folder"),
+    ("no tf2onnx", [], ["--format", "onnx"], ("tf2onnx",),
+     r'error: format: onnx needs tf2onnx, which is not installed: pip install "keras-recipes-zoo\[export\]"$'),
+    ("no onnx runtime", [], ["--format", "onnx"], ("onnxruntime", "onnx"),
+     r'error: format: onnx needs onnx, onnxruntime, which are not installed: pip install "keras-recipes-zoo\[export\]"$'),
+    ("no LiteRT", [], ["--format", "litert"], ("ai_edge_litert",),
+     r'error: format: litert needs ai_edge_litert, which is not installed: pip install "keras-recipes-zoo\[export\]"$'),
+]
+
+
+@pytest.mark.parametrize("case,make,args,hidden,message", BAD_DESTINATION_CASES, ids=[c[0] for c in BAD_DESTINATION_CASES])
+def test_bad_destinations_and_missing_extras_answer_before_exporting(iris_run, tmp_path, run_cli, monkeypatch,
+                                                                     case, make, args, hidden, message):
+    import re
+    import sys
+
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in make:
+        (out / name.rstrip("/")).mkdir() if name.endswith("/") else (out / name).write_text("x")
+    before = sorted(p.name for p in out.iterdir())
+    for module in hidden:  # as if not installed: `import onnxruntime` raises ImportError
+        monkeypatch.setitem(sys.modules, module, None)
+    monkeypatch.setattr(exporting, "_write", lambda *a, **k: pytest.fail("exported before refusing"))
+    code, stdout, stderr = run_cli(zoo_main.main, "export", iris_run, "--out", out, *args)
+    assert code == 2 and stdout == "" and stderr.count("\n") == 1 and re.search(message, stderr.strip()), stderr
+    assert sorted(p.name for p in out.iterdir()) == before
+
+
+def test_export_without_a_destination_is_a_clear_error(iris_run):
+    with pytest.raises(TypeError, match=r"out: expected the export's path or a folder \(str or os.PathLike\), got None"):
+        zoo.export(iris_run, "onnx", None)
+
+
 @pytest.mark.slow
 @needs_reuters
 def test_real_runs_export_to_onnx_and_litert_in_agreement_on_their_test_splits(tmp_path, run_cli):

@@ -177,3 +177,75 @@ def test_three_notebooks_execute_in_quick_mode_with_checks_and_figures(tmp_path,
         assert figures and len(images) == len(figures), name
         assert all(image[:8] == b"\x89PNG\r\n\x1a\n" for image in images)
         assert images == [(tmp_path / name / f).read_bytes() for f in figures]
+
+
+# The optional extra missing (as if not installed: `import nbclient` raises): (arguments, hidden modules, error).
+MISSING_EXTRA_CASES = [
+    (["backprop"], ("nbformat",),
+     'error: python -m recipes notebook needs nbformat, which is not installed: pip install "keras-recipes-zoo[notebook]"'),
+    (["backprop", "--execute"], ("nbclient", "ipykernel"),
+     "error: python -m recipes notebook --execute needs nbclient, ipykernel, which are not installed: "
+     'pip install "keras-recipes-zoo[notebook]"'),
+]
+
+
+@pytest.mark.parametrize("args,hidden,message", MISSING_EXTRA_CASES, ids=[c[1][0] for c in MISSING_EXTRA_CASES])
+def test_a_missing_notebook_extra_is_one_line_with_the_pip_command(tmp_path, run_cli, monkeypatch, args, hidden,
+                                                                   message):
+    for module in hidden:
+        monkeypatch.setitem(sys.modules, module, None)
+    code, out, err = run_cli(main, "notebook", *args, "--out", tmp_path)
+    assert code == 2 and out == "" and err == message + "\n", err
+    assert list(tmp_path.iterdir()) == []
+
+
+# Executes a notebook whose second cell sleeps, in a process the test interrupts as Ctrl-C would.
+SLEEPING_DRIVER = (
+    "import sys\n"
+    "from nbformat import v4\n"
+    "from recipes import notebook\n"
+    "from recipes.__main__ import main\n"
+    "from zoo import cli\n"
+    "notebook.build = lambda name, **kw: v4.new_notebook(cells=[v4.new_code_cell('x = 1'), v4.new_code_cell("
+    "'open(\\'started\\', \\'w\\').close()\\nimport time\\ntime.sleep(600)')], metadata={'kernelspec': dict(notebook.KERNEL)})\n"
+    "sys.exit(cli.run_cli(main, sys.argv[1:]))\n")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds the kernel process through /proc (Linux)")
+@pytest.mark.parametrize("when", ["kernel starting", "cell running"])
+def test_ctrl_c_while_executing_is_one_line_exit_130_keeps_the_old_notebook_and_stops_the_kernel(tmp_path, when):
+    import signal
+    import time
+
+    old = tmp_path / "backprop.ipynb"
+    old.write_text("the notebook written before")
+    proc = subprocess.Popen([sys.executable, "-c", SLEEPING_DRIVER, "notebook", "backprop", "--execute", "--out",
+                             str(tmp_path)], env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300  # a bound for a loaded machine, not a timing assertion
+    while time.monotonic() < deadline and proc.poll() is None and not _children(proc.pid):
+        time.sleep(0.1)
+    kernels = _children(proc.pid)
+    assert kernels and proc.poll() is None, proc.communicate()
+    while when == "cell running" and time.monotonic() < deadline and not (tmp_path / "started").exists():
+        time.sleep(0.1)
+    assert when == "kernel starting" or (tmp_path / "started").exists(), "the sleeping cell never started"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, err
+    assert err.splitlines()[-1] == "interrupted" and "Traceback" not in err, err
+    assert old.read_text() == "the notebook written before" and not list(tmp_path.glob(".*tmp*"))
+    for pid in kernels:  # the kernel is shut down, not left running
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists() and \
+                Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z":
+            time.sleep(0.1)
+        assert not Path(f"/proc/{pid}").exists() or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z", \
+            f"kernel {pid} still running"

@@ -528,3 +528,155 @@ def test_two_search_processes_on_one_directory(tmp_path):
     assert first.wait(timeout=600) == 0, first.stderr.read()[-2000:]
     assert second.returncode == 2, second.stderr[-2000:]
     assert "is in use by another search (pid" in second.stderr
+
+
+# ---------------------------------------------------------------- an export and its report change together
+# The driver SIGKILLs its own process at the KILL_AT-th step of publishing an export (counted from the
+# journal on: each os.replace, each atomic folder exchange); NO_EXCHANGE=1 takes the exchange away (a
+# system without renameat2), so a SavedModel is replaced by two renames.
+EXPORT_DRIVER = textwrap.dedent("""
+    import os, signal, sys
+    from zoo import exporting
+    kill_at, seen, armed = int(os.environ["KILL_AT"]), [0], [False]
+    def counted(fn):
+        def step(*args, **kwargs):
+            if armed[0]:
+                seen[0] += 1
+                if seen[0] == kill_at:
+                    os.kill(os.getpid(), signal.SIGKILL)
+            return fn(*args, **kwargs)
+        return step
+    write_journal = exporting.write_journal
+    def arm(*args, **kwargs):
+        armed[0] = True
+        return write_journal(*args, **kwargs)
+    exporting.write_journal = arm
+    os.replace = counted(os.replace)
+    exporting._exchange = counted((lambda a, b: False) if os.environ.get("NO_EXCHANGE") else exporting._exchange)
+    from zoo import __main__ as zoo_command
+    sys.exit(zoo_command.main(sys.argv[1:]))
+""")
+# (format, NO_EXCHANGE, steps): the journal, then the export (one replace or exchange; without the
+# exchange: the exchange tried, the old folder moved aside, the new one moved in), then its report.
+PUBLISH_STEPS = [("onnx", "", 3), ("saved_model", "", 3), ("saved_model", "1", 5)]
+
+
+def _export_state(dest):
+    """Which run the export at ``dest`` and its report come from; they must agree (the report's SHA-256)."""
+    from zoo import rundir
+
+    report = json.loads(Path(f"{dest}.json").read_text())
+    model = dest / "saved_model.pb" if dest.is_dir() else dest
+    assert report["sha256"] == rundir.digest(model), f"{dest} and its report come from different exports"
+    return Path(report["run_dir"]).name
+
+
+def _publish_point(format, no_exchange, step, total):
+    fast = (format, no_exchange, step) in (("onnx", "", 2), ("saved_model", "", 2), ("saved_model", "1", 4))
+    return pytest.param(format, no_exchange, step, total, id=f"{format}{'-no-exchange' if no_exchange else ''}-{step}",
+                        marks=[] if fast else [pytest.mark.slow])  # between the export and its report; between two renames
+
+
+@pytest.mark.parametrize("format,no_exchange,step,total",
+                         [_publish_point(f, e, s, n) for f, e, n in PUBLISH_STEPS for s in range(1, n + 2)])
+def test_sigkill_while_publishing_an_export(tmp_path, finished_runs, format, no_exchange, step, total):
+    import zoo
+    from zoo import exporting
+
+    out = tmp_path / "exported"
+    dest = Path(zoo.export(finished_runs / "a", format, out)["path"])
+    assert _export_state(dest) == "a"
+    proc = subprocess.run([sys.executable, "-c", EXPORT_DRIVER, "export", str(finished_runs / "b"), "--format", format,
+                           "--out", str(dest), "--overwrite"], env={**_env(), "KILL_AT": str(step), "NO_EXCHANGE": no_exchange},
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == (-signal.SIGKILL if step <= total else 0), proc.stderr[-2000:]
+    journal = out / f".{dest.name}.publishing.json"
+    if not journal.exists():  # before the journal or after the last rename: all old or all new
+        assert _export_state(dest) == ("a" if step == 1 else "b")
+    elif not (no_exchange and step == 4):  # only two renames of a folder leave a moment without it
+        assert dest.exists(), "no export under the final name"
+    # The next export to that destination finishes the interrupted one first, saying so.
+    exporting.plan(finished_runs / "b", format, dest, overwrite=True)
+    assert _export_state(dest) == ("a" if step == 1 else "b")
+    assert not journal.exists() and not [p for p in out.iterdir() if p.name.startswith(".") and
+                                         not p.name.startswith(f".{dest.name}.") and ".tmp" not in p.name]
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [dest.name, f"{dest.name}.json"]
+
+
+def test_full_disk_for_an_exports_report_writes_nothing_and_the_rerun_succeeds(run_cli, tmp_path, finished_runs,
+                                                                               monkeypatch):
+    """The model fits on the disk, its report does not: the command fails whole, and the same command works again."""
+    out = tmp_path / "exported"
+    real = Path.write_text
+
+    def write_text(self, *args, **kwargs):
+        if self.name.startswith(".a.onnx.json."):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, *args, **kwargs)
+
+    argv = ["export", finished_runs / "a", "--format", "onnx", "--out", out]
+    with monkeypatch.context() as m:
+        m.setattr(Path, "write_text", write_text)
+        code, _, err = run_cli(zoo_main, *argv)
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert "error: no space left on device while writing " in err and "a.onnx.json (the disk holding" in err
+    assert list(out.iterdir()) == [], "nothing of a failed export stays"
+    code, _, err = run_cli(zoo_main, *argv)
+    assert code == 0, err
+    assert _export_state(out / "a.onnx") == "a"
+
+
+@pytest.mark.parametrize("format", ["saved_model", "keras"])
+def test_really_full_disk_during_an_export(run_cli, tiny_tmpfs, finished_runs, format):
+    import shutil
+
+    free = shutil.disk_usage(tiny_tmpfs).free
+    (tiny_tmpfs / "filler").write_bytes(b"\0" * max(0, free - 8192))  # room for a few pages, not the export
+    code, _, err = run_cli(zoo_main, "export", finished_runs / "a", "--format", format, "--out", tiny_tmpfs / "out")
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert "error: no space left on device while writing " in err and f"a.{format}" in err
+    assert list((tiny_tmpfs / "out").iterdir()) == []
+
+
+# ---------------------------------------------------------------- python -m recipes all on a full disk
+# (case, what the full disk refuses: a name fragment of the file, written with os.replace or as a staged temporary)
+RECIPES_FULL_DISK_CASES = [
+    ("a recipe's figure", "replace", "network_before_after.png"),
+    ("the report's html", "write", ".index.html."),
+    ("the report's results.json", "write", ".results.json."),
+]
+
+
+@pytest.mark.parametrize("case,how,match", RECIPES_FULL_DISK_CASES, ids=[c[0] for c in RECIPES_FULL_DISK_CASES])
+def test_full_disk_during_recipes_all_is_an_error_and_keeps_the_old_report(run_cli, tmp_path, monkeypatch, case, how,
+                                                                           match):
+    """A failed write is the command's error (exit 2, one line), not a failed check; the passing report stays whole."""
+    from recipes.__main__ import main as recipes_main
+
+    argv = ["all", "--only", "backprop", "--quick", "--out", tmp_path / "report"]
+    code, _, err = run_cli(recipes_main, *argv)
+    assert code == 0, err
+    for p in (tmp_path / "report").iterdir():  # told apart from the next run's (the recipe is deterministic)
+        if p.is_file():
+            p.write_bytes(p.read_bytes() + b"\n(the earlier report)\n")
+    report = {p.name: p.read_bytes() for p in (tmp_path / "report").iterdir() if p.is_file()}
+    assert sorted(report) == ["index.html", "index.md", "results.json"]
+    with monkeypatch.context() as m:
+        if how == "replace":
+            _enospc_on(m, match)
+        else:
+            real = Path.write_text
+
+            def write_text(self, *args, **kwargs):
+                if self.name.startswith(match):
+                    raise OSError(errno.ENOSPC, "No space left on device")
+                return real(self, *args, **kwargs)
+
+            m.setattr(Path, "write_text", write_text)
+        code, _, err = run_cli(recipes_main, *argv)
+    assert code == 2, err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: no space left on device while writing ") and match.strip(".") in last, err
+    assert "Traceback" not in err and "recipes passed" not in err
+    assert {p.name: p.read_bytes() for p in (tmp_path / "report").iterdir() if p.is_file()} == report
+    assert not [p for p in (tmp_path / "report").iterdir() if p.name.startswith(".")]

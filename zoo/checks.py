@@ -150,9 +150,14 @@ def xy(x, y, *, num_classes: int | None = None, feature_shape: tuple | None = No
         allowed = f"lie in [0, {num_classes})" if num_classes is not None else "be >= 0"
         bad = y[(y < 0) | ((y >= num_classes) if num_classes is not None else False)]
         raise ValueError(f"{y_name} labels must {allowed}, got {bad[:3].tolist()}")
-    x = x.astype("float32", copy=False)
+    wide = x
+    with np.errstate(over="ignore", invalid="ignore"):  # a value beyond float32 is named below, not warned about
+        x = x.astype("float32", copy=False)
     finite = np.isfinite(x)
     if not finite.all():
         rows = np.flatnonzero(~finite.reshape(len(x), -1).all(axis=1))
+        if np.isfinite(wide.reshape(len(x), -1)[rows]).all():
+            raise ValueError(f"{x_name} must be finite in float32, got values beyond its range (|x| > "
+                             f"{np.finfo('float32').max:.3g}) in {len(rows)} sample(s), first at row {rows[0]}")
         raise ValueError(f"{x_name} must be finite, got NaN or infinite values in {len(rows)} sample(s), first at row {rows[0]}")
     return x, y

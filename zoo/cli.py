@@ -15,6 +15,7 @@ import re
 import sys
 import tempfile
 
+from .extras import MissingExtra
 from .files import WriteFailed
 
 # TensorFlow's C++ log threshold: 2 hides INFO and WARNING lines. setdefault, so
@@ -23,7 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # The errors a user can cause; a CLI prints them on one line and exits 2.
 USER_ERRORS = (ValueError, TypeError, FileNotFoundError, NotADirectoryError, PermissionError, FloatingPointError,
-               WriteFailed)
+               WriteFailed, MissingExtra)
 
 # TensorFlow 2.19+ writes a few lines while it loads, before its logging reads
 # TF_CPP_MIN_LOG_LEVEL (absl's "before absl::InitializeLog()" notice, oneDNN's

@@ -4,10 +4,18 @@ Each export is loaded back in its own runtime -- ``tf.saved_model.load``,
 ``onnxruntime.InferenceSession``, the LiteRT ``Interpreter`` (``ai_edge_litert``),
 ``keras.models.load_model`` -- and run on the run's test split (or given
 inputs); it is kept only if it agrees with the Keras model there: the same
-argmax on every sample and probabilities within :data:`TOLERANCE`. The export is
-written under a temporary name beside its destination and renamed into place
-once verified; a report (format, size, SHA-256, agreement, the preprocessing
-and class names a server needs) is written beside it as ``<export>.json``.
+argmax on every sample and probabilities within :data:`TOLERANCE`. A report
+(format, size, SHA-256, agreement, the preprocessing and class names a server
+needs) goes beside the export as ``<export>.json``.
+
+The export and its report (and vocabulary) change together, old or new, never a
+mix and never nothing (:func:`write_journal`, :func:`roll_forward`): each is written whole under a temporary
+name beside its destination; then a journal (``.<export>.publishing.json``) names
+the renames to make, and only then are they made, the export first. A process
+killed during the renames leaves the journal, and the next export to that
+destination finishes them before anything else (:func:`recover`). A folder
+(SavedModel) that replaces another is swapped in by one atomic exchange
+(``renameat2(RENAME_EXCHANGE)``, Linux), so its name never points at nothing.
 
 What the exported graph computes in: float32, every layer. A model trained on a
 CPU with AMX-BF16 has ``mixed_bfloat16`` hidden layers (:func:`zoo.platform.use_bfloat16`);
@@ -39,6 +47,8 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -48,7 +58,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import files, rundir, serving
+from . import extras, files, rundir, serving
 
 #: format -> (file suffix, runtime that loads it back, the Keras ``export`` format or None).
 FORMATS = {
@@ -70,8 +80,9 @@ TOLERANCE = 1e-5
 #: the softmax. Where the two disagree on the top class, the model's own top two probabilities
 #: must be within this bound too: a near tie that bfloat16 rounding can turn.
 BFLOAT16_TOLERANCE = 0.02
-#: The extra that installs the export runtimes.
-EXTRA = 'pip install -e ".[export]"'
+#: The extra that installs the export converters and runtimes, and what each format needs of it.
+EXTRA = "export"
+NEEDS = {"saved_model": (), "onnx": ("tf2onnx", "onnx", "onnxruntime"), "litert": ("ai_edge_litert",), "keras": ()}
 
 
 class VerificationFailed(ValueError):
@@ -111,11 +122,16 @@ def plan(run_dir, format: str, out, *, overwrite: bool = False, data_path=None):
         FileNotFoundError: see :func:`zoo.serving.open_run`.
     """
     check_format(format)
+    if not isinstance(out, (str, os.PathLike)):
+        raise TypeError(f"out: expected the export's path or a folder (str or os.PathLike), got {out!r}")
+    extras.require(EXTRA, NEEDS[format], f"format: {format}")
     run = serving.open_run(run_dir, data_path=data_path)
     if format not in SUPPORTED[run.kind]:
         raise ValueError(f"format: {format!r} is not supported for {run.model_name}; supported: "
                          f"{', '.join(SUPPORTED[run.kind])}")
     dest = destination(run, format, out)
+    recover(dest)
+    _check_kinds(dest, format)
     if (dest.exists() or dest.is_symlink()) and not overwrite:
         raise ValueError(f"out: {dest} exists; pass --overwrite (overwrite=True) to replace it once the new export "
                          "is verified, or choose another --out")
@@ -176,9 +192,10 @@ def export(run_dir, format: str, out, *, data=None, prepared: bool = False, over
                 computes_in += " (the model was trained with mixed_bfloat16 hidden layers; its weights are float32)"
     want = loaded.vectors[x] if run.kind == "word2vec" else keras_predict(graph, x)
 
-    tmp = _temporary(dest)
+    staged, published = {}, False  # final path -> its new version under a temporary name
     try:
-        _write(format, graph, run, tmp, verbose=verbose)
+        tmp = staged[dest] = _temporary(dest)
+        _write(format, graph, run, tmp, dest, verbose=verbose)
         got = run_export(format, tmp, x)
         report = {"format": format, "path": str(dest), "model": run.model_name, "run_dir": str(run.path),
                   "computes_in": computes_in, "runtime": FORMATS[format][1], **_size(tmp), "verified": False,
@@ -190,15 +207,22 @@ def export(run_dir, format: str, out, *, data=None, prepared: bool = False, over
         if not report["verified"]:
             raise VerificationFailed(_failure(report, format, run))
         report.update(_serving_info(run, graph, format))
+        vocab, vocab_path = _vocabulary(loaded, run), Path(f"{dest}.vocab.txt")
+        if vocab is not None:
+            staged[vocab_path] = _stage_text(vocab_path, "".join(w.replace("\n", "\\n") + "\n" for w in vocab))
+            report["vocabulary"] = vocab_path.name
         report["seconds"] = round(time.perf_counter() - start, 3)
-        _move_into_place(tmp, dest, overwrite=overwrite)
+        report_path = Path(f"{dest}.json")
+        staged[report_path] = _stage_text(report_path, files.json_text(report))
+        # An older export's vocabulary must not stay beside a new export that has none.
+        journal = write_journal(dest, staged, remove=[vocab_path] if vocab is None else [])
+        published = True  # from here on the temporaries are the journal's: the next export finishes a failure
+        with files.naming_write_errors(dest):
+            roll_forward(journal)
     finally:
-        _remove(tmp)
-    vocab = _vocabulary(loaded, run)
-    if vocab is not None:
-        files.write_text(Path(f"{dest}.vocab.txt"), "".join(w.replace("\n", "\\n") + "\n" for w in vocab))
-        report["vocabulary"] = f"{dest.name}.vocab.txt"
-    files.write_json(Path(f"{dest}.json"), report)
+        if not published:  # before the journal: nothing was moved, the temporaries go
+            for tmp in staged.values():
+                _remove(tmp)
     return report
 
 
@@ -251,20 +275,45 @@ def _verification_inputs(loaded, data, prepared: bool, data_path) -> np.ndarray:
     return loaded.preprocessor.check_shape(x_test)
 
 
-def _write(format: str, graph, run, tmp: Path, *, verbose: bool) -> None:
-    if format == "keras":
-        if run.kind == "classifier":
-            shutil.copyfile(run.model_path, tmp)  # the trained file itself, as the manifest vouched for it
-        else:
-            graph.save(tmp)
-        return
+def _write(format: str, graph, run, tmp: Path, dest: Path, *, verbose: bool) -> None:
+    with _disk_errors(dest):
+        if format == "keras":
+            if run.kind == "classifier":
+                shutil.copyfile(run.model_path, tmp)  # the trained file itself, as the manifest vouched for it
+            else:
+                graph.save(tmp)
+            return
+        try:
+            with warnings.catch_warnings():
+                # Keras's tf2onnx shim asks numpy for np.object, which numpy 2 answers with a FutureWarning.
+                warnings.filterwarnings("ignore", message=".*np.object.*", category=FutureWarning)
+                graph.export(str(tmp), format=FORMATS[format][2], verbose=verbose)
+        except ImportError as exc:  # installed, but a module it needs is not (plan() checked the extra itself)
+            raise extras.missing_error(EXTRA, [exc.name or "its converter"], f"format: {format}") from None
+
+
+#: How TensorFlow's file writers (a SavedModel) word the disk errors that ``OSError`` carries as an errno.
+_DISK_MESSAGES = {"No space left on device": errno.ENOSPC, "Disk quota exceeded": errno.EDQUOT,
+                  "Read-only file system": errno.EROFS, "File too large": errno.EFBIG}
+
+
+@contextlib.contextmanager
+def _disk_errors(dest: Path):
+    """A full (or read-only) disk while writing ``dest`` -> :class:`zoo.files.WriteFailed` naming it, one line.
+
+    Python's writers raise ``OSError`` with an errno (:func:`zoo.files.naming_write_errors`); TensorFlow's
+    (``tf.saved_model.save``) raise its own ``OpError`` whose message carries the C library's text.
+    """
     try:
-        with warnings.catch_warnings():
-            # Keras's tf2onnx shim asks numpy for np.object, which numpy 2 answers with a FutureWarning.
-            warnings.filterwarnings("ignore", message=".*np.object.*", category=FutureWarning)
-            graph.export(str(tmp), format=FORMATS[format][2], verbose=verbose)
-    except ImportError as exc:
-        raise ImportError(f"format: {format} needs {exc.name or 'its converter'} ({EXTRA})") from None
+        with files.naming_write_errors(dest):
+            yield
+    except files.WriteFailed:
+        raise
+    except Exception as exc:
+        code = next((c for text, c in _DISK_MESSAGES.items() if text in str(exc)), None)
+        if code is None or type(exc).__module__.split(".")[0] != "tensorflow":
+            raise
+        raise files.WriteFailed(code, files.describe_write_error(OSError(code, os.strerror(code)), dest)) from None
 
 
 def keras_predict(model, x, *, batch_size: int = 512) -> np.ndarray:
@@ -317,7 +366,7 @@ def _runtime(format: str, path: Path):
 
             return run
     except ImportError as exc:
-        raise ImportError(f"format: {format} needs the {exc.name} runtime ({EXTRA})") from None
+        raise extras.missing_error(EXTRA, [exc.name or f"the {format} runtime"], f"format: {format}") from None
     model = rundir.load_model(path)
     return lambda batch: keras_predict(model, batch)
 
@@ -392,17 +441,131 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
-def _move_into_place(tmp: Path, dest: Path, *, overwrite: bool) -> None:
-    """``os.replace`` for a file; a folder (SavedModel) that exists is moved aside first and removed after."""
-    if tmp.is_dir() and dest.exists():
-        if not overwrite:
-            raise ValueError(f"out: {dest} appeared while exporting; nothing was replaced")
-        old = _temporary(dest)
-        os.replace(dest, old)
-        os.replace(tmp, dest)
-        _remove(old)
-    else:
-        os.replace(tmp, dest)
+def _stage_text(final: Path, text: str) -> Path:
+    """``text`` written whole under a temporary name beside ``final``; the temporary path."""
+    tmp = _temporary(final)
+    try:
+        with _disk_errors(final):
+            tmp.write_text(text, encoding="utf-8")
+    except BaseException:
+        _remove(tmp)
+        raise
+    return tmp
+
+
+def _check_kinds(dest: Path, format: str) -> None:
+    """Refuse, before exporting, a destination that is a folder where a file goes (or a file where a folder goes)."""
+    folder = format == "saved_model"
+    for path, want_folder in ((dest, folder), (Path(f"{dest}.json"), False), (Path(f"{dest}.vocab.txt"), False)):
+        if path.is_dir() and not path.is_symlink() and not want_folder:
+            raise ValueError(f"out: {path} is a folder; the {format} export writes a file there (remove or rename "
+                             "the folder, or choose another --out)")
+        if path.exists() and not path.is_dir() and want_folder:
+            raise ValueError(f"out: {path} is a file; a SavedModel is a folder (remove the file or choose another --out)")
+
+
+def _journal(dest: Path) -> Path:
+    return dest.parent / f".{dest.name}.publishing.json"
+
+
+def write_journal(dest: Path, staged: dict, *, remove=()) -> Path:
+    """The journal of a publication: every staged file goes onto its final name together.
+
+    Written atomically before any rename, it lists each rename by name (all in
+    ``dest``'s folder) with the inode of the new file, so that finishing it is
+    idempotent: a name that already holds that inode is done. :func:`roll_forward`
+    makes the renames and removes the journal; :func:`recover` does it for a
+    process that was killed in between.
+
+    Args:
+        dest: the export; its journal is ``.<name>.publishing.json`` beside it.
+        staged: final path -> the new version under a temporary name beside it.
+        remove: final paths that the new export has no version of (an older export's vocabulary).
+
+    Returns:
+        The journal's path.
+    """
+    steps = []
+    for final, tmp in staged.items():
+        st = os.lstat(tmp)
+        steps.append({"name": final.name, "new": tmp.name, "inode": [st.st_dev, st.st_ino]})
+    steps += [{"name": p.name, "remove": True} for p in remove]
+    return files.write_json(_journal(dest), {"export": dest.name, "steps": steps})
+
+
+def recover(dest: Path) -> None:
+    """Finish an export to ``dest`` that a killed process left half published (its journal), saying so."""
+    journal = _journal(dest)
+    if journal.is_file():
+        import sys
+
+        roll_forward(journal)
+        print(f"note: finished publishing an interrupted export to {dest} (its files now all come from that "
+              "export)", file=sys.stderr)
+
+
+def roll_forward(journal: Path) -> None:
+    """Make the renames ``journal`` lists (each once, whatever was done before), then remove it."""
+    plan = files.read_json_object(journal, argument="out", required=("steps",), what="export journal",
+                                  advice="remove it and export again")
+    folder = journal.parent
+    for step in plan["steps"]:
+        if not isinstance(step, dict) or not _plain_name(step.get("name")) or not (
+                step.get("remove") is True or (_plain_name(step.get("new")) and isinstance(step.get("inode"), list))):
+            raise ValueError(f"out: {journal} is damaged (a step {step!r}); remove it and export again")
+        final = folder / step["name"]
+        if step.get("remove"):
+            if final.is_file() or final.is_symlink():
+                final.unlink()
+            continue
+        new, aside = folder / step["new"], folder / f".{step['name']}.replaced"
+        if not _is(final, step["inode"]) and _is(new, step["inode"]):
+            _swap_in(new, final, aside)
+        # Done: whatever is left under the temporary names is the old version.
+        for leftover in (new, aside):
+            if not _is(leftover, step["inode"]):
+                _remove(leftover)
+    journal.unlink()
+
+
+def _plain_name(name) -> bool:
+    return isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and os.sep not in name
+
+
+def _is(path: Path, inode) -> bool:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return [st.st_dev, st.st_ino] == list(inode)
+
+
+def _swap_in(new: Path, final: Path, aside: Path) -> None:
+    """``new`` onto ``final``: ``os.replace`` for a file; a folder over a folder by one atomic exchange where
+    the system has one, else moved aside first (a kill between the two renames is finished by :func:`recover`)."""
+    if not (new.is_dir() and final.is_dir()):
+        os.replace(new, final)
+    elif not _exchange(new, final):
+        if not aside.exists():
+            os.replace(final, aside)
+        os.replace(new, final)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux ``renameat2(RENAME_EXCHANGE)``); False where the system cannot."""
+    import ctypes
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):  # a file system or kernel without it
+        return False
+    raise OSError(code, os.strerror(code), str(b))
 
 
 def _size(path: Path) -> dict:

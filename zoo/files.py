@@ -124,14 +124,45 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
     return Path(path)
 
 
+def write_texts(texts: dict) -> None:
+    """Write several text files (path -> text) all or none, as far as the disk decides.
+
+    Each is written whole under a temporary name beside it first; only when all are
+    written are they moved into place (renames, which need no space). A full disk
+    leaves every earlier file as it was and raises :class:`WriteFailed` naming the file.
+    """
+    staged = []
+    try:
+        for path, text in texts.items():
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            os.close(fd)
+            staged.append((Path(tmp), path))
+            with naming_write_errors(path):
+                Path(tmp).write_text(text, encoding="utf-8")
+        for tmp, path in staged:
+            with naming_write_errors(path):
+                os.replace(tmp, path)
+    finally:
+        for tmp, _ in staged:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
+
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
     return Path(path)
 
 
+def json_text(obj) -> str:
+    """``obj`` as the JSON text :func:`write_json` writes (NumPy values and paths converted)."""
+    return json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n"
+
+
 def write_json(path: str | os.PathLike, obj) -> Path:
-    return write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+    return write_text(path, json_text(obj))
 
 
 def write_csv(path: str | os.PathLike, rows: list[dict], fieldnames: list[str] | None = None) -> Path:

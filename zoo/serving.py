@@ -27,6 +27,7 @@ Example:
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import math
 import zipfile
@@ -105,7 +106,8 @@ def open_run(run_dir, *, data_path=None) -> Run:
                 cli.import_tensorflow()
             state = datasets.preprocessing(config["data"], seed=config["seed"])
         pre = Preprocessor(state, input_shape=input_shape, num_classes=num_outputs, model_name=config["model"],
-                           data_path=data_path if data_path is not None else rundir.recorded_data_path(config))
+                           data_path=data_path if data_path is not None else rundir.recorded_data_path(config),
+                           source=path / "config.json")
         return Run(path, "classifier", config["model"], config, input_shape, num_outputs, preprocessor=pre)
     present = [name for name in WORD2VEC_FILES if (path / name).is_file()]
     if len(present) == len(WORD2VEC_FILES):
@@ -113,6 +115,10 @@ def open_run(run_dir, *, data_path=None) -> Run:
                                           what="Word2Vec settings file", advice="train again")
         words = _read_words(path / "metadata.tsv")
         input_shape, num_outputs = archive_shapes(path / "model.keras")
+        if "input_vectors" not in archive_layer_names(path / "model.keras"):
+            raise ValueError(f"run_dir: {path / 'model.keras'} is not a Word2Vec model (it has no input_vectors "
+                             "layer), yet settings.json and metadata.tsv beside it are a Word2Vec run's: the folder "
+                             "mixes two runs; train again")
         name = "word2vec_skipgram" if settings["sg"] else "word2vec_cbow"
         return Run(path, "word2vec", name, settings, input_shape, int(settings["vector_size"]), words=words)
     if "model.keras" not in present:
@@ -148,6 +154,16 @@ def archive_shapes(path) -> tuple[tuple, int]:
     return shape, width
 
 
+def archive_layer_names(path) -> list[str]:
+    """The layer names of a saved functional model, read from the ``.keras`` zip without Keras (see :func:`archive_shapes`)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return [layer["config"]["name"] for layer in json.loads(archive.read("config.json"))["config"]["layers"]]
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as exc:
+        raise ValueError(f"run_dir: {path} is damaged: not a model archive Keras wrote ({type(exc).__name__}); "
+                         "train again") from None
+
+
 def _read_words(path: Path) -> list[str]:
     """``metadata.tsv`` (one word a line, tabs and newlines escaped) as the vocabulary in row order."""
     try:
@@ -171,16 +187,59 @@ class Preprocessor:
         data_path: where to look first for the Reuters word index.
     """
 
-    def __init__(self, state: dict, *, input_shape, num_classes: int, model_name: str = "the model", data_path=None):
+    #: The kinds of preparation there are (:func:`zoo.datasets.preprocessing`).
+    KINDS = ("standardize", "scale", "multi_hot", "none")
+
+    def __init__(self, state: dict, *, input_shape, num_classes: int, model_name: str = "the model", data_path=None,
+                 source="the preprocessing settings"):
         self.state = dict(state)
         self.kind = self.state["kind"]
         self.input_shape = tuple(int(d) for d in input_shape)
         self.model_name = model_name
         self.data_path = data_path
+        self._check_state(source)
         names = self.state.get("class_names")
         self.class_names = [str(n) for n in names] if names and len(names) == num_classes else \
             [str(i) for i in range(num_classes)]
         self._word_index = None
+
+    def _check_state(self, source) -> None:
+        """Refuse settings that would prepare inputs wrongly (an unknown kind, a zero scale, text where numbers
+        go, a width that is not the model's), naming ``source`` (the run's config.json) and the key."""
+        s, where = self.state, f"run_dir: {source} is damaged: \"preprocessing\""
+        then = "; train again"
+        if self.kind not in self.KINDS:
+            raise ValueError(f"{where} kind {self.kind!r} is not one of {', '.join(self.KINDS)}{then}")
+        if self.kind == "standardize":
+            for key in ("mean", "scale"):
+                values = s.get(key)
+                if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                           and math.isfinite(v) for v in values):
+                    raise ValueError(f"{where} {key} must be a list of finite numbers, got {_short(values)}{then}")
+                if key == "scale" and any(v == 0 for v in values):
+                    raise ValueError(f"{where} scale holds 0 (a division by zero: every prepared value would be "
+                                     f"NaN or infinite){then}")
+            if not len(s["mean"]) == len(s["scale"]) == self.size:
+                raise ValueError(self._mismatch(source, f"{len(s['mean'])} features (mean) and {len(s['scale'])} "
+                                                        "(scale)"))
+        elif self.kind == "scale":
+            d = s.get("divide_by")
+            if not isinstance(d, (int, float)) or isinstance(d, bool) or not math.isfinite(d) or d <= 0:
+                raise ValueError(f"{where} divide_by must be a finite number > 0, got {_short(d)}{then}")
+            shape = s.get("shape")
+            if isinstance(shape, list) and math.prod(int(v) for v in shape if isinstance(v, int)) != self.size:
+                raise ValueError(self._mismatch(source, f"images of shape {tuple(shape)}"))
+        elif self.kind == "multi_hot":
+            n = s.get("num_words")
+            if not isinstance(n, int) or isinstance(n, bool) or n < 4:
+                raise ValueError(f"{where} num_words must be an integer >= 4, got {_short(n)}{then}")
+            if n != self.size:  # the encoding allocates (samples, num_words): 10**12 would be terabytes
+                raise ValueError(self._mismatch(source, f"{n:,} word columns (num_words)"))
+
+    def _mismatch(self, source, prepares: str) -> str:
+        return (f"run_dir: the model beside {source} takes {self.size:,} values per sample (shape {self.input_shape}) "
+                f"but the run's config.json prepares {prepares}: the model does not match the run's config "
+                f"(a model.keras from another run?); train again")
 
     @property
     def size(self) -> int:
@@ -233,7 +292,7 @@ class Preprocessor:
                     f"{self.state['num_words']:,} columns of the Reuters word index); write English newswire text")
         return x
 
-    def prepare(self, raw) -> np.ndarray:
+    def prepare(self, raw, *, first: int = 0) -> np.ndarray:
         """Raw samples -> float32 ``(n, *input_shape)``; one sample may be given without the batch axis.
 
         Raises:
@@ -242,7 +301,7 @@ class Preprocessor:
         """
         if isinstance(raw, str) or (isinstance(raw, (list, tuple)) and raw and all(isinstance(t, str) for t in raw)):
             return self.encode_text(raw)
-        x = self.check_shape(raw)
+        x = self.check_shape(raw, first=first)
         s = self.state
         if self.kind == "standardize":
             x = (x - np.asarray(s["mean"], dtype="float32")) / np.asarray(s["scale"], dtype="float32")
@@ -255,12 +314,20 @@ class Preprocessor:
             x = x / np.float32(s["divide_by"])
         return x.astype("float32")
 
-    def check_shape(self, raw) -> np.ndarray:
-        """``raw`` as float32 ``(n, *input_shape)``, checking its size per sample and that it is finite."""
+    def check_shape(self, raw, *, first: int = 0) -> np.ndarray:
+        """``raw`` as float32 ``(n, *input_shape)``, checking its size per sample and that it is finite.
+
+        ``first``: the number of the first sample in messages (a chunk of a longer file).
+        """
+        if np.iscomplexobj(raw):  # casting would drop the imaginary parts silently; training refuses them too
+            raise ValueError(f"data: holds complex numbers (dtype {np.asarray(raw).dtype}); {self.model_name} takes "
+                             f"real numbers: {self.describe()}")
         try:
-            x = np.asarray(raw, dtype="float32")
+            wide = np.asarray(raw, dtype="float64")
         except (ValueError, TypeError):
             raise ValueError(f"data: expected numbers; {self.model_name} takes {self.describe()}") from None
+        with np.errstate(over="ignore", invalid="ignore"):  # values beyond float32 are named below, not warned about
+            x = wide.astype("float32")
         shape = self.input_shape
         if x.ndim >= 1 and x.size == self.size and x.ndim <= len(shape):  # one sample, e.g. an 8x8 image
             x = x.reshape(1, *shape)
@@ -275,68 +342,180 @@ class Preprocessor:
             raise ValueError("data: holds no samples")
         bad = ~np.isfinite(x.reshape(len(x), -1)).all(axis=1)
         if bad.any():
-            raise ValueError(f"data: sample {int(np.argmax(bad))} holds NaN or infinite values")
+            i = int(np.argmax(bad))
+            if np.isfinite(wide.reshape(len(x), -1)[i]).all():
+                big = wide.reshape(len(x), -1)[i][~np.isfinite(x.reshape(len(x), -1)[i])][0]
+                raise ValueError(f"data: sample {first + i} holds {big:g}, beyond the float32 range the model computes "
+                                 f"in (|value| <= {np.finfo('float32').max:.3g})")
+            raise ValueError(f"data: sample {first + i} holds NaN or infinite values")
         return x
 
 
-def read_inputs(path) -> np.ndarray:
-    """The samples in a ``.npz`` (array ``x``, else its first array) or a ``.csv`` of numbers (header optional).
+def read_inputs(path, *, header: bool | None = None) -> np.ndarray:
+    """The samples in a ``.npz`` (array ``x``, else its first array) or a ``.csv`` of numbers (see :func:`iter_csv`).
 
     Raises:
         FileNotFoundError: no such file.
         ValueError: another kind of file, an empty or unreadable one, a CSV with rows
             of different lengths or cells that are not numbers (names the line).
     """
+    path = _input_path(path)
+    if path.suffix.lower() == ".npz":
+        return _read_npz(path)
+    chunks = [chunk for _, chunk in iter_csv(path, header=header)]
+    return np.concatenate(chunks)
+
+
+def iter_inputs(path, *, header: bool | None = None, chunk_values: int | None = None):
+    """``(number of the first sample, samples)`` for each piece of an input file, in order.
+
+    A ``.csv`` is read a chunk at a time (:func:`iter_csv`), so predicting on a file
+    larger than memory holds one chunk; a ``.npz`` is one piece.
+    """
+    path = _input_path(path)
+    if path.suffix.lower() == ".npz":
+        yield 0, _read_npz(path)
+        return
+    yield from iter_csv(path, header=header, chunk_values=chunk_values)
+
+
+def _input_path(path) -> Path:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"data: no such file {str(path)!r}")
-    suffix = path.suffix.lower()
-    if suffix == ".npz":
-        if not zipfile.is_zipfile(path):
-            raise ValueError(f"data: {path} is not a .npz file (not a zip archive)")
-        try:
-            with np.load(path, allow_pickle=False) as f:
-                if not f.files:
-                    raise ValueError(f"data: {path} holds no arrays")
-                return f["x"] if "x" in f.files else f[f.files[0]]
-        except ValueError as exc:
-            if str(exc).startswith("data:"):
-                raise
-            raise ValueError(f"data: {path} is not a readable .npz of numbers ({exc})") from None
-        except (OSError, EOFError, zipfile.BadZipFile) as exc:
-            raise ValueError(f"data: {path} is not a readable .npz ({type(exc).__name__}: {exc})") from None
-    if suffix == ".csv":
-        return _read_csv(path)
-    raise ValueError(f"data: {path} must be a .npz (array x, or its first array) or a .csv of features")
+    if path.suffix.lower() not in (".npz", ".csv"):
+        raise ValueError(f"data: {path} must be a .npz (array x, or its first array) or a .csv of features")
+    return path
 
 
-def _read_csv(path: Path) -> np.ndarray:
+def _read_npz(path: Path) -> np.ndarray:
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"data: {path} is not a .npz file (not a zip archive)")
     try:
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = [(n, row) for n, row in enumerate(csv.reader(f), start=1) if any(cell.strip() for cell in row)]
+        with np.load(path, allow_pickle=False) as f:
+            if not f.files:
+                raise ValueError(f"data: {path} holds no arrays")
+            return f["x"] if "x" in f.files else f[f.files[0]]
+    except ValueError as exc:
+        if str(exc).startswith("data:"):
+            raise
+        raise ValueError(f"data: {path} is not a readable .npz of numbers ({exc})") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"data: {path} is not a readable .npz ({type(exc).__name__}: {exc})") from None
+
+
+#: Values per chunk of a CSV read by :func:`iter_csv` (8 MB as float64): memory stays flat however long the file.
+CSV_CHUNK_VALUES = 1 << 20
+
+
+def iter_csv(path, *, header: bool | None = None, chunk_values: int | None = None):
+    """``(number of the first sample, float64 rows)`` for each chunk of a CSV of numbers.
+
+    Blank lines are skipped; a UTF-8 byte-order mark is ignored. The first row is a
+    header when ``header`` is True, data when False, and otherwise (None) a header
+    exactly when none of its cells is a number: a row that mixes both is refused,
+    so that no row of data is ever taken for a header.
+
+    Raises:
+        ValueError: not UTF-8, no rows, rows of different widths, an empty cell (a
+            trailing comma) or one that is not a number, a first row of numbers and
+            text; each names the line (and column).
+    """
+    path = Path(path)
+    chunk_values = chunk_values or CSV_CHUNK_VALUES
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: a byte-order mark is not part of cell 1
+            lines = enumerate(f, start=1)
+            first = _first_row(lines)
+            if first is not None and _is_header(path, first, header):
+                first = _first_row(lines)
+            if first is None:
+                raise ValueError(f"data: {path} holds no rows of numbers" + (" after its header" if header else ""))
+            width = len(first[1])
+            per_chunk = max(1, chunk_values // max(width, 1))
+            pending, done = np.asarray([_numbers(path, *first, width)], dtype="float64"), 0
+            for block in iter(lambda: list(itertools.islice(lines, per_chunk)), []):
+                rows = _parse_block(path, block, width)
+                if pending is not None:  # the first row goes out with the first chunk (checked with it)
+                    rows, pending = np.concatenate([pending, rows]), None
+                if len(rows):
+                    yield done, rows
+                    done += len(rows)
+            if pending is not None:
+                yield 0, pending
     except UnicodeDecodeError:
         raise ValueError(f"data: {path} is not UTF-8 text") from None
-    if rows and not _numbers(rows[0][1]):
-        rows = rows[1:]  # a header
-    if not rows:
-        raise ValueError(f"data: {path} holds no rows of numbers")
-    width = len(rows[0][1])
-    values = []
-    for n, row in rows:
-        if len(row) != width:
-            raise ValueError(f"data: {path} line {n} has {len(row)} columns, the first row {width}")
-        numbers = _numbers(row)
-        if numbers is None:
-            raise ValueError(f"data: {path} line {n} holds a cell that is not a number")
-        values.append(numbers)
-    return np.asarray(values, dtype="float32")
+    except csv.Error as exc:
+        raise ValueError(f"data: {path} is not a readable CSV ({exc})") from None
 
 
-def _numbers(row):
+def _first_row(lines):
+    """``(line number, cells)`` of the next line that is not blank, or None."""
+    for n, line in lines:
+        for row in csv.reader([line]):
+            if any(cell.strip() for cell in row):
+                return n, row
+    return None
+
+
+def _parse_block(path: Path, block: list, width: int) -> np.ndarray:
+    """The ``(line number, text)`` lines of one chunk as float64 ``(rows, width)``.
+
+    NumPy's C parser reads a well-formed chunk (about 10x faster than a cell at a
+    time); any chunk it does not read exactly (quotes, a bad cell, a short row) is
+    read again line by line, which names the line and column at fault.
+    """
+    import warnings
+
     try:
-        return [float(cell) for cell in row]
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # "input contained no data" (blank lines only): read line by line
+            rows = np.loadtxt([text for _, text in block], delimiter=",", dtype="float64", ndmin=2, comments=None)
+        if rows.shape[1] == width:
+            return rows
+    except (ValueError, UserWarning):
+        pass
+    parsed = [(n, row) for n, text in block for row in csv.reader([text]) if any(cell.strip() for cell in row)]
+    return np.asarray([_numbers(path, n, row, width) for n, row in parsed], dtype="float64").reshape(-1, width)
+
+
+def _is_header(path: Path, first, header: bool | None) -> bool:
+    if header is not None:
+        return header
+    n, row = first
+    numeric = [_number(cell) is not None for cell in row]
+    text = [not is_number and bool(cell.strip()) for cell, is_number in zip(row, numeric)]
+    if not any(numeric):
+        return True
+    if any(text):  # an empty cell is neither: the data row's error names it
+        bad = text.index(True)
+        raise ValueError(f"data: {path} line {n} mixes numbers and text (column {bad + 1}: {_short(row[bad].strip())}): "
+                         "a header holds no numbers and a data row no text; pass --header (header=True) to skip it "
+                         "as a header, or fix the row")
+    return False
+
+
+def _number(cell: str):
+    try:
+        return float(cell)
     except ValueError:
         return None
+
+
+def _numbers(path: Path, n: int, row: list, width: int) -> list:
+    if len(row) != width:
+        raise ValueError(f"data: {path} line {n} has {len(row)} columns, the first row {width}")
+    values = []
+    for j, cell in enumerate(row):
+        value = _number(cell)
+        if value is None:
+            if not cell.strip():
+                where = " (a trailing comma?)" if j == len(row) - 1 else ""
+                raise ValueError(f"data: {path} line {n}, column {j + 1} is empty{where}; every cell must be a number")
+            raise ValueError(f"data: {path} line {n} holds a cell that is not a number (column {j + 1}: "
+                             f"{_short(cell.strip())})")
+        values.append(value)
+    return values
 
 
 class LoadedModel:
@@ -380,9 +559,26 @@ def predict_prepared(model, x) -> np.ndarray:
 
 
 def top_classes(probs, class_names, k: int) -> list[list[tuple[str, float]]]:
-    """Per row of ``probs``, the ``k`` largest as ``(class name, probability)``, largest first."""
+    """Per row of ``probs``, the ``k`` largest as ``(class name, probability)``, largest first.
+
+    Raises:
+        ValueError: ``k`` not an integer from 1 to the number of classes.
+    """
+    check_top(k, len(class_names))
     order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
     return [[(class_names[j], float(p[j])) for j in row] for p, row in zip(probs, order)]
+
+
+def check_top(k, n_classes: int) -> int:
+    """``k`` if it is an integer from 1 to ``n_classes`` (a negative ``k`` would slice off classes from the end)."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n_classes:
+        raise ValueError(f"top: k must be an integer from 1 to {n_classes} (the model's classes), got {k!r}")
+    return int(k)
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 class LoadedEmbeddings:

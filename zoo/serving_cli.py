@@ -27,17 +27,34 @@ def add_parsers(sub) -> None:
                          "RUN_NAME.<suffix>; the report goes beside it as <export>.json")
     ex.add_argument("--data", help="verify on these samples (.npz or .csv, raw as for predict) instead of the test split")
     ex.add_argument("--prepared", action="store_true", help="--data is already prepared as the model takes it")
+    _header_flags(ex)
     ex.add_argument("--data-path", help="file or folder to look in first for the data (Reuters)")
     ex.add_argument("--overwrite", action="store_true", help="replace an existing export once the new one is verified")
     pr = sub.add_parser("predict", help="the top classes of new samples, with probabilities")
     pr.add_argument("run_dir")
     given = pr.add_mutually_exclusive_group(required=True)
-    given.add_argument("--data", help=".npz (array x, else its first array) or .csv of raw features, header optional")
+    given.add_argument("--data", help=".npz (array x, else its first array) or .csv of raw features, read a chunk at a "
+                                      "time; a first row with no number in it is a header")
     given.add_argument("--text", action="append", help="a text to classify (Reuters models); repeat for several")
     pr.add_argument("--top", type=int, default=3, help="how many classes to print per sample (default 3)")
     pr.add_argument("--prepared", action="store_true", help="--data is already prepared (scaled) as the model takes it")
     pr.add_argument("--data-path", help="file or folder to look in first for the Reuters word index")
     pr.add_argument("--json", action="store_true", help="print JSON instead of one line per sample")
+    _header_flags(pr)
+
+
+def _header_flags(parser) -> None:
+    head = parser.add_mutually_exclusive_group()
+    head.add_argument("--header", dest="header", action="store_true", default=None,
+                      help="the --data CSV's first row is a header (skip it, whatever it holds)")
+    head.add_argument("--no-header", dest="header", action="store_false",
+                      help="the --data CSV's first row is data (default: a header exactly when none of its cells is a "
+                           "number; a row of numbers and text is refused)")
+
+
+def _check_header(args) -> None:
+    if args.header is not None and (args.data is None or not args.data.lower().endswith(".csv")):
+        raise ValueError("header: --header/--no-header go with a .csv given as --data")
 
 
 def main(args) -> int:
@@ -49,10 +66,11 @@ def _export(args) -> int:
 
     run, dest = exporting.plan(args.run_dir, args.format, args.out, overwrite=args.overwrite, data_path=args.data_path)
     data = None
+    _check_header(args)
     if args.data is not None:
         if run.kind != "classifier":
             raise ValueError("data: a Word2Vec export is verified on every row of its table; --data is for classifiers")
-        raw = serving.read_inputs(args.data)
+        raw = serving.read_inputs(args.data, header=args.header)  # verification holds the samples: not streamed
         data = run.preprocessor.check_shape(raw) if args.prepared else run.preprocessor.prepare(raw)
     cli.import_tensorflow()
     report = exporting.export(run.path, args.format, args.out, data=data, prepared=True, overwrite=args.overwrite,
@@ -91,23 +109,60 @@ def _predict(args) -> int:
     if not 1 <= args.top <= run.num_outputs:
         raise ValueError(f"top must be an integer from 1 to {run.num_outputs} (the model's classes), got {args.top}")
     pre = run.preprocessor
+    _check_header(args)
     if args.text is not None:
         if args.prepared:
             raise ValueError("prepared: --prepared goes with --data, not --text")
         labels = [t if len(t) <= 40 else t[:37] + "..." for t in args.text]
-        x = pre.encode_text(args.text)
+        pieces = iter([(labels, pre.encode_text(args.text))])
     else:
-        raw = serving.read_inputs(args.data)
-        x = pre.check_shape(raw) if args.prepared else pre.prepare(raw)
-        labels = [str(i) for i in range(len(x))]
-    cli.import_tensorflow()
-    model = rundir.load_model(run.model_path)
-    probs = serving.predict_prepared(model, x)
-    tops = serving.top_classes(probs, pre.class_names, args.top)
-    if args.json:
-        print(json.dumps([{"sample": label, "top": [{"class": c, "probability": round(p, 6)} for c, p in top]}
-                          for label, top in zip(labels, tops)], indent=2))
-    else:
-        for label, top in zip(labels, tops):
-            print(f"{label}: " + "  ".join(f"{rundir.printable(c)} {p:.4f}" for c, p in top))  # names: untrusted
+        pieces = _prepared_pieces(args, pre)
+    out = _Printer(args.json)
+    model = None
+    try:
+        for labels, x in pieces:  # a chunk at a time: a CSV larger than memory streams through
+            if model is None:  # after the first chunk is checked: a bad input answers before TensorFlow starts
+                cli.import_tensorflow()
+                model = rundir.load_model(run.model_path)
+            out.write(labels, serving.top_classes(serving.predict_prepared(model, x), pre.class_names, args.top))
+    except ValueError as exc:
+        if out.printed:  # the samples before the bad one went out already: say so
+            raise ValueError(f"{exc}; the {out.printed:,} samples before it were printed") from None
+        raise
+    out.close()
     return 0
+
+
+def _prepared_pieces(args, pre):
+    """``(labels, prepared samples)`` for each chunk of ``--data``, labelled by sample number."""
+    from . import serving
+
+    for first, raw in serving.iter_inputs(args.data, header=args.header):
+        x = pre.check_shape(raw, first=first) if args.prepared else pre.prepare(raw, first=first)
+        yield [str(first + i) for i in range(len(x))], x
+
+
+class _Printer:
+    """One line per sample, or one JSON list written an item at a time (the same text ``json.dumps(indent=2)`` gives)."""
+
+    def __init__(self, as_json: bool):
+        self.as_json, self.printed = as_json, 0
+
+    def write(self, labels, tops) -> None:
+        import sys
+
+        from . import rundir
+
+        if self.as_json:
+            items = [json.dumps({"sample": label, "top": [{"class": c, "probability": round(p, 6)} for c, p in top]},
+                                indent=2).replace("\n", "\n  ") for label, top in zip(labels, tops)]
+            text = ("[\n  " if not self.printed else ",\n  ") + ",\n  ".join(items)
+        else:
+            text = "".join(f"{label}: " + "  ".join(f"{rundir.printable(c)} {p:.4f}" for c, p in top) + "\n"  # names: untrusted
+                           for label, top in zip(labels, tops))
+        sys.stdout.write(text)
+        self.printed += len(labels)
+
+    def close(self) -> None:
+        if self.as_json:
+            print("\n]")
