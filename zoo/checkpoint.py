@@ -10,7 +10,7 @@ import numpy as np
 from . import files, rundir
 
 #: Inside the run directory while training is unfinished.
-CHECKPOINT_DIR = "checkpoint"
+CHECKPOINT_DIR = rundir.CHECKPOINT_DIR
 
 
 class Checkpoint:

@@ -27,6 +27,7 @@ from . import files
 
 MANIFEST = "run.json"
 STAGING = ".incomplete-final-save"  # inside the run directory while the final files are written
+CHECKPOINT_DIR = "checkpoint"  # inside the run directory while training is unfinished (zoo.checkpoint)
 #: The files of a finished run that may be left over from an older one (a run that
 #: wrote no curves.png must not be shown with the previous run's).
 # evaluation.json, per_class.csv and confusion_matrix.png (zoo evaluate) describe one model: a new run removes them.
@@ -43,8 +44,6 @@ def check_working_folders(out) -> None:
     Raises:
         ValueError: names the link (:func:`zoo.files.refuse_symlink`).
     """
-    from .checkpoint import CHECKPOINT_DIR
-
     for name in (CHECKPOINT_DIR, STAGING):
         files.refuse_symlink(Path(out) / name, argument="out")
 
