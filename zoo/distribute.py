@@ -443,9 +443,11 @@ def supervise(body, config: dict, *, timeout: float = DEFAULT_WORKER_TIMEOUT) ->
     # Here, before the fork: no TensorFlow yet, and a peer that never answers is this process's one-line error.
     wait_for_workers(config, timeout=timeout)
     read_fd, write_fd = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # the child: the command itself
         os.close(read_fd)
+        _die_with_parent(parent)
         _formation_fd = write_fd
         # A Ctrl-C at the terminal reaches this process and the watcher, which passes it on: one interrupt.
         signal.signal(signal.SIGINT, _interrupt_once)
@@ -520,6 +522,34 @@ def _watch(pid: int, read_fd: int, config: dict, timeout: float, interrupted) ->
                 deadline = time.monotonic() + timeout
             if b"F" in said:
                 deadline = None
+
+
+def _die_with_parent(parent: int) -> None:
+    """In the child of :func:`supervise`: end when the watcher ends, however it ends.
+
+    A SIGKILL of the command (a user's ``kill -9``, a job scheduler, a lost
+    machine simulated) reaches only the watcher; a child left running would go
+    on training as a worker of the cluster, and its peers would never learn that
+    the command is gone. Linux ends it with the watcher (``PR_SET_PDEATHSIG``);
+    elsewhere a thread checks the parent every half second.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0:  # 1 = PR_SET_PDEATHSIG
+            if os.getppid() != parent:  # the watcher ended before the request took effect
+                os._exit(137)
+            return
+    except (OSError, AttributeError):
+        pass
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, daemon=True, name="zoo-parent-watch").start()
 
 
 def _interrupt_once(signum, frame):
