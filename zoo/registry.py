@@ -182,11 +182,14 @@ def get_entry(name: str) -> ModelEntry:
         raise ValueError(f"unknown model {name!r}; {hint}known models: {', '.join(list_models())}") from None
 
 
-def create_model(name: str, **overrides):
+def create_model(name: str, *, weights: str | None = None, **overrides):
     """Build the registered model ``name``; keyword overrides go to its factory.
 
     Args:
         name: a name from :func:`list_models`.
+        weights: None (the default): freshly initialised weights. A preset's tag (``"reuters"``
+            for ``reuters_mlp:reuters``, see ``python -m zoo presets``): the model as that preset
+            was trained (its factory arguments, then ``overrides``), its checked weights loaded.
         **overrides: factory arguments, e.g. ``dropout=0.3`` or ``compile=False``.
 
     Returns:
@@ -202,6 +205,15 @@ def create_model(name: str, **overrides):
     """
     entry = get_entry(name)
     check_arguments(name, overrides)
+    if weights is not None:
+        from . import presets
+        from .presets import loading
+
+        if not isinstance(weights, str):
+            raise TypeError(f"weights: expected None or a preset tag such as 'reuters', got {weights!r}")
+        overrides = {"compile": True, **overrides}
+        # Training on from a preset keeps the machine's arithmetic (bfloat16 where AMX has it), as a fresh model does.
+        return loading.keras_model(presets.checked(f"{name}:{weights}"), float32=False, **overrides)
     return entry.factory(**overrides)
 
 
