@@ -169,8 +169,8 @@ def test_word2vec_presets_are_words_to_vectors(name):
     loaded = zoo.load(f"preset:{name}")
     vectors = loaded.predict(["oil", "wheat"])
     assert vectors.shape == (2, 100) and vectors.dtype == np.float32
-    near = [w for w, _ in loaded.most_similar("crude", topn=20)]
-    assert "oil" in near or "petroleum" in near, near
+    near = [w for w, _ in loaded.most_similar("wheat", topn=10)]
+    assert {"corn", "maize", "grain"} <= set(near), near  # grains near grains (a vector table of noise fails this)
     with pytest.raises(ValueError, match="not in the"):
         loaded.predict(["zzqqxx"])
 
@@ -233,6 +233,7 @@ for name in presets.list_presets():
         print(name, loaded.class_names[int(loaded.predict(loaded.preprocessor.check_shape(
             __import__("numpy").zeros(loaded.preprocessor.size)), prepared=True).argmax())])
 print("text", zoo.load("preset:reuters_mlp").top("oil prices rose as opec cut crude output", k=1)[0][0][0])
+print("oil", zoo.load("preset:word2vec_skipgram").most_similar("oil", topn=1)[0][0])
 """
 
 
@@ -244,9 +245,10 @@ def test_every_preset_loads_offline_with_an_empty_keras_cache(tmp_path):
                           timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = proc.stdout.splitlines()
-    assert [line.split()[0] for line in lines[:-1]] == SHIPPED
-    assert lines[-1] in ("text crude", "text ship", "text earn", "text acq")
-    assert not (tmp_path / "keras").exists() and not (tmp_path / ".keras" / "datasets").exists()
+    assert [line.split()[0] for line in lines[:-2]] == SHIPPED
+    assert lines[-2:] == ["text crude", "oil crude"], lines
+    # Keras writes its keras.json on import; nothing was fetched into its datasets cache.
+    assert not (tmp_path / "keras" / "datasets").exists() and not (tmp_path / ".keras" / "datasets").exists()
 
 
 # --------------------------------------------------------------------------- damage: one line, exit 2, nothing loaded
@@ -299,7 +301,7 @@ def _other_models_weights(folder: Path):
 DAMAGE = [
     ("tampered", _tamper, r"fails its hash check: expected sha256 [0-9a-f]{64}, found [0-9a-f]{64}; rebuild it: "
                           r"python -m zoo presets build dense_classifier:iris --out "),
-    ("truncated", _truncate, r"is 1,182 bytes, its record says 1,282 \(truncated\); expected sha256 [0-9a-f]{64}, "
+    ("truncated", _truncate, r"is [\d,]+ bytes, its record says [\d,]+ \(truncated\); expected sha256 [0-9a-f]{64}, "
                              r"found [0-9a-f]{64}; rebuild it"),
     ("record hash", _record_hash, r"fails its hash check: expected sha256 0{64}, found [0-9a-f]{64}; rebuild it"),
     ("record for another model", _other_models_record, r"is the record for 'small_cnn:digits', not "
@@ -356,8 +358,8 @@ def test_presets_table_answers_without_tensorflow(tmp_path):
 
 def test_the_import_check_can_see_tensorflow(tmp_path):
     """The same driver on a preset predict reports TensorFlow: the no-TensorFlow checks above can fail."""
-    code, out, err, imported = run_command("zoo", ["predict", "small_cnn:digits", "--data", "{tmp}/x.csv"], tmp_path) \
-        if (tmp_path / "x.csv").write_text(",".join(["0"] * 64) + "\n") else (None,) * 4
+    (tmp_path / "x.csv").write_text(",".join(["0"] * 64) + "\n")
+    code, out, err, imported = run_command("zoo", ["predict", "small_cnn:digits", "--data", "{tmp}/x.csv"], tmp_path)
     assert code == 0, err
     assert "tensorflow" in imported and out.startswith("0: ")
 
@@ -366,8 +368,7 @@ def test_the_import_check_can_see_tensorflow(tmp_path):
 
 
 def test_predict_from_a_preset_without_a_run_directory(tmp_path):
-    if reuters_dir() is None:
-        pass  # the preset carries its word index: no data needed
+    # No ZOO_DATA_DIR and an empty home: the preset carries the words of its input columns.
     env_free = tmp_path / "empty"
     env_free.mkdir()
     proc = subprocess.run([sys.executable, "-m", "zoo", "predict", "reuters_mlp:reuters", "--text",
@@ -409,8 +410,7 @@ def test_the_build_command_reproduces_the_shipped_preset(tmp_path, name):
     headline = old["metrics"]["headline"]
     tolerance = REBUILD_ACCURACY_TOLERANCE if headline == "accuracy" else REBUILD_WORDSIM_TOLERANCE
     assert abs(record["metrics"][headline] - old["metrics"][headline]) <= tolerance
-    same_machine = (record["build"]["versions"] == old["build"]["versions"]
-                    and record["build"].get("trained_in") == old["build"].get("trained_in"))
+    same_machine = all(record["build"].get(k) == old["build"].get(k) for k in ("versions", "trained_in", "settings"))
     if old["build"]["deterministic"] and same_machine:
         assert record["build"]["deterministic"]
         for role, entry in old["files"].items():

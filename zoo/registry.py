@@ -243,7 +243,8 @@ def model_info(name: str) -> dict:
     Returns:
         dict with ``name``, ``task``, ``input_shape``, ``output_shape``, ``dataset``,
         ``train`` (default training settings), ``params`` (count), ``source``,
-        ``measured`` (accuracy measured on real data) and ``defaults`` (factory arguments).
+        ``measured`` (accuracy measured on real data), ``defaults`` (factory arguments) and
+        ``presets`` (its trained presets, :mod:`zoo.presets`, with their recorded metric).
 
     Example:
         >>> import zoo
@@ -265,8 +266,22 @@ def model_info(name: str) -> dict:
         "source": entry.source,
         "measured": dict(entry.measured),
         "defaults": {k: v for k, v in entry.defaults.items() if k != "compile"},
+        "presets": _presets_of(name),
     }
     return info
+
+
+def _presets_of(name: str) -> dict:
+    """``{preset name: its recorded headline metric}`` for model ``name`` (read from the records, no TensorFlow)."""
+    from . import presets
+
+    out = {}
+    for preset_name, preset in sorted(presets.discover().items()):
+        metrics = preset.record.get("metrics", {})
+        if preset.model == name and metrics.get("headline"):
+            out[preset_name] = {metrics["headline"]: metrics[metrics["headline"]], "data": preset.record["data"]["name"],
+                                "load": f"zoo.create_model({name!r}, weights={preset.tag!r})"}
+    return out
 
 
 def built_metadata(name: str) -> tuple:

@@ -73,6 +73,8 @@ def _export_preset(args) -> int:
     preset = presets.checked(args.run_dir)  # before TensorFlow: a failing file is named and nothing is loaded
     data = None
     if args.data is not None:
+        if preset.kind != "classifier":
+            raise ValueError("data: a Word2Vec export is verified on every row of its table; --data is for classifiers")
         data = serving.read_inputs(args.data)
     report = presets.export(args.run_dir, args.format, args.out, data=data, prepared=args.prepared,
                             overwrite=args.overwrite, data_path=args.data_path)

@@ -218,8 +218,10 @@ def _build_word2vec(name: str, plan: dict, folder: Path, *, data_path, verbose) 
     record = _common(name, plan, params=vectors.size, deterministic=deterministic,
                      trainer=f"python -m zoo.word2vec train --corpus {plan['data']} {flags} --out DIR")
     record["build"].update({"model": plan["model"], "settings": _jsonable(first.settings)})
-    record["data"] = {"name": plan["data"], "seed": plan["seed"], **_data_source(plan["data"], data_path),
-                      "corpus": "the Reuters newswires' text (zoo.datasets.reuters_corpus)",
+    record["data"] = {"name": plan["data"], "seed": plan["seed"],
+                      "source": "the text of all 11,228 Keras Reuters newswires: reuters.npz's word ids decoded with "
+                                "reuters_word_index.json (zoo.datasets.reuters_corpus)",
+                      "files": {f: {k: v} for f, (k, v) in datasets.KNOWN_FILES.items()},
                       "vocabulary": len(words), "words_trained": int(first.centre_words)}
     record["files"] = {"weights": _file_entry(folder, WEIGHTS), "words": _file_entry(folder, "words.txt")}
     record["weights"] = {"dtype": "float16", "container": "npz, deflate (zip member w000.npy)",
@@ -233,13 +235,18 @@ def _build_word2vec(name: str, plan: dict, folder: Path, *, data_path, verbose) 
     float32.pop("analogy_sections", None)
     from ..word2vec.settings import gensim_settings
 
-    gensim_model, _ = compare.train_gensim(_reuters_corpus(data_path), gensim_settings(first.settings))
+    # One worker thread: gensim is then deterministic for a seed, so the record is too (with several
+    # threads its scores move by a few hundredths from run to run).
+    reference_settings = {**gensim_settings(first.settings), "workers": 1}
+    gensim_model, _ = compare.train_gensim(_reuters_corpus(data_path), reference_settings)
     reference = evaluation.evaluate(gensim_model.wv)
     reference.pop("analogy_sections", None)
     record["metrics"] = {"headline": "wordsim353_spearman", **stored,
                          "computed": "gensim's evaluate_word_pairs (WordSim-353) and evaluate_word_analogies "
                                      "(questions-words.txt) on the stored float16 vectors",
-                         "gensim_same_corpus_and_settings": reference}
+                         "gensim_same_corpus_and_settings": reference,
+                         "gensim_note": f"gensim {versions().get('gensim')} Word2Vec with the same settings and corpus, "
+                                        "one worker thread (deterministic for its seed)"}
     record["weights"]["float32_metrics"] = float32
     record["weights"]["float16_changes"] = {k: stored[k] - float32[k] for k in stored if isinstance(stored[k], float)}
     return record

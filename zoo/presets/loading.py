@@ -173,23 +173,23 @@ def measure(preset: Preset, loaded=None, *, data_path=None) -> dict:
 # --------------------------------------------------------------------------- Word2Vec
 
 
-class PresetEmbeddings:
-    """A Word2Vec preset: words -> vectors, as :class:`zoo.serving.LoadedEmbeddings` for a run.
+class PresetEmbeddings(serving.LoadedEmbeddings):
+    """A Word2Vec preset: words -> vectors, as :class:`zoo.serving.LoadedEmbeddings` is for a run
+    (``.words``, ``.index``, ``.vectors``, ``.prepare``, ``.predict``, ``.lookup_model``), with no Keras
+    model behind it: the vectors are the stored table.
 
     Attributes:
-        words: the vocabulary in row order; ``index`` maps a word to its row.
-        vectors: float32 ``(len(words), vector_size)``.
-        wv: the same vectors as a gensim ``KeyedVectors`` (``most_similar``, ``evaluate_word_analogies``...).
+        preset: the checked preset.
+        wv: the vectors as a gensim ``KeyedVectors`` (``most_similar``, ``evaluate_word_analogies``...).
     """
 
     def __init__(self, preset: Preset):
-        self.preset = preset
-        text = preset.path("words").read_text(encoding="utf-8")
-        self.words = [line.replace("\\t", "\t").replace("\\n", "\n") for line in text.split("\n")[:-1]]
+        self.preset, self.model, self.run = preset, None, None
+        self.words = serving._read_words(preset.path("words"))
         self.index = {w: i for i, w in enumerate(self.words)}
-        (self.vectors,) = read_weights(preset.path("weights"))
-        if len(self.vectors) != len(self.words):
-            raise PresetError(f"preset: {preset.path('weights')} has {len(self.vectors)} rows but "
+        (self._vectors,) = read_weights(preset.path("weights"))
+        if len(self._vectors) != len(self.words):
+            raise PresetError(f"preset: {preset.path('weights')} has {len(self._vectors)} rows but "
                               f"{preset.path('words')} lists {len(self.words)} words; rebuild it: {preset.rebuild}")
         self._wv = None
 
@@ -198,35 +198,22 @@ class PresetEmbeddings:
         return self.preset.model
 
     @property
+    def vectors(self) -> np.ndarray:
+        return self._vectors
+
+    @property
     def wv(self):
         if self._wv is None:
             from gensim.models import KeyedVectors
 
-            wv = KeyedVectors(self.vectors.shape[1])
-            wv.add_vectors(self.words, self.vectors)
+            wv = KeyedVectors(self._vectors.shape[1])
+            wv.add_vectors(self.words, self._vectors)
             self._wv = wv
         return self._wv
 
-    def prepare(self, words) -> np.ndarray:
-        """Words -> int32 row ids.
-
-        Raises:
-            ValueError: a word outside the vocabulary (named).
-        """
-        words = [words] if isinstance(words, str) else list(words)
-        unknown = [w for w in words if w not in self.index]
-        if unknown:
-            raise ValueError(f"words: {', '.join(map(repr, unknown[:5]))} not in the {len(self.words):,}-word "
-                             f"vocabulary of {self.preset.name}")
-        return np.asarray([self.index[w] for w in words], dtype="int32")
-
-    def predict(self, words) -> np.ndarray:
-        """The word vectors of ``words``, ``(len(words), vector_size)``."""
-        return self.vectors[self.prepare(words)]
-
     def most_similar(self, word, topn: int = 10):
-        """gensim's ``most_similar``: the ``topn`` nearest words by cosine similarity."""
-        self.prepare(word if isinstance(word, str) else list(word))
+        """gensim's ``most_similar``: the ``topn`` nearest words by cosine similarity (an unknown word is named)."""
+        self.prepare(word)
         return self.wv.most_similar(word, topn=topn)
 
 
@@ -236,31 +223,44 @@ class PresetEmbeddings:
 def export(preset: Preset, format: str, out, **kwargs) -> dict:
     """``zoo.export`` for a preset: written as a run into a temporary folder, exported and verified from there.
 
-    The export is named after the preset (``small_cnn-digits.onnx``) and its report says which
-    preset it came from. A Word2Vec preset exports its vectors as a ``.txt`` in word2vec format only
-    through gensim (``PresetEmbeddings.wv.save_word2vec_format``); the runtimes' formats are for classifiers.
+    A classifier preset becomes a ``python -m zoo train`` run (``model.keras`` in float32, its
+    config and manifest); a Word2Vec preset a ``python -m zoo.word2vec train`` folder (its vectors
+    as the ``input_vectors`` table). The export is named after the preset (``small_cnn-digits.onnx``),
+    and its report names the preset instead of the temporary folder.
     """
-    from .. import exporting, rundir
+    from .. import cli, exporting
 
-    if preset.kind == "word2vec":
-        raise ValueError(f"format: {preset.name} is a table of word vectors; save it with "
-                         f"zoo.load('preset:{preset.name}').wv.save_word2vec_format(path), or export a Word2Vec run")
     exporting.check_format(format)
-    from .. import cli
-
     cli.import_tensorflow()
-    model = keras_model(preset)
     with tempfile.TemporaryDirectory(prefix="zoo-preset-") as tmp:
         run_dir = Path(tmp) / preset.folder.name
         run_dir.mkdir()
-        save = rundir.FinalSave(run_dir)
-        save.write("model.keras", lambda p: files.save_model(model, p))
-        config = {"model": preset.model, "data": preset.record["data"]["name"], "seed": preset.record["build"]["seed"],
-                  "preprocessing": preset.record["preprocessing"]}
-        save.write("config.json", lambda p: files.write_json(p, config))
-        save.commit()
+        (_word2vec_run if preset.kind == "word2vec" else _classifier_run)(preset, run_dir)
         report = exporting.export(run_dir, format, out, **kwargs)
     report["run_dir"] = None
     report["preset"] = preset.name
     files.write_json(Path(f"{report['path']}.json"), report)
     return report
+
+
+def _classifier_run(preset: Preset, run_dir: Path) -> None:
+    from .. import rundir
+
+    model = keras_model(preset)
+    save = rundir.FinalSave(run_dir)
+    save.write("model.keras", lambda p: files.save_model(model, p))
+    config = {"model": preset.model, "data": preset.record["data"]["name"], "seed": preset.record["build"]["seed"],
+              "preprocessing": preset.record["preprocessing"]}
+    save.write("config.json", lambda p: files.write_json(p, config))
+    save.commit()
+
+
+def _word2vec_run(preset: Preset, run_dir: Path) -> None:
+    from .. import registry
+
+    vectors = read_weights(preset.path("weights"))[0]
+    model = registry.create_model(preset.model, vocab_size=len(vectors), vector_size=vectors.shape[1], compile=False)
+    model.get_layer("input_vectors").set_weights([vectors])
+    files.save_model(model, run_dir / "model.keras")
+    files.write_json(run_dir / "settings.json", preset.record["build"]["settings"])
+    files.write_text(run_dir / "metadata.tsv", preset.path("words").read_text(encoding="utf-8"))
