@@ -418,3 +418,13 @@ def test_the_build_command_reproduces_the_shipped_preset(tmp_path, name):
                 (shipped.folder / entry["path"]).read_bytes(), role
         assert (tmp_path / presets.folder_name(name) / "preset.json").read_bytes() == \
             (shipped.folder / "preset.json").read_bytes()
+
+
+def test_export_from_a_word2vec_preset(tmp_path):
+    pytest.importorskip("tf2onnx")
+    pytest.importorskip("onnxruntime")
+    report = zoo.export("preset:word2vec_skipgram", "onnx", tmp_path)
+    assert report["verified"] and report["preset"] == "word2vec_skipgram:reuters"
+    assert report["samples"] == 12088 and report["max_abs_diff"] == 0  # every row of the table, exactly
+    vocab = (tmp_path / "word2vec_skipgram-reuters.onnx.vocab.txt").read_text().splitlines()
+    assert vocab == zoo.load("preset:word2vec_skipgram").words
