@@ -390,6 +390,9 @@ def test_export_from_a_preset_to_onnx(tmp_path):
     assert report["verified"] and report["preset"] == "small_cnn:digits" and report["samples"] == 360
     assert report["argmax_disagreements"] == 0
     assert "exported preset small_cnn:digits" in out
+    code, out, err, imported = run_command("zoo", ["export", "preset:small_cnn", "--format", "onnx",
+                                                   "--out", "{tmp}/exported"], tmp_path)
+    assert code == 2 and "small_cnn-digits.onnx exists; pass --overwrite" in err and not imported, err
 
 
 # --------------------------------------------------------------------------- the build command reproduces them

@@ -71,6 +71,13 @@ def _export_preset(args) -> int:
 
     exporting.check_format(args.format)
     preset = presets.checked(args.run_dir)  # before TensorFlow: a failing file is named and nothing is loaded
+    # The destination too: the export is named after the preset's folder, as a run's after its directory.
+    from types import SimpleNamespace
+
+    dest = exporting.destination(SimpleNamespace(path=preset.folder), args.format, args.out)
+    if (dest.exists() or dest.is_symlink()) and not args.overwrite:
+        raise ValueError(f"out: {dest} exists; pass --overwrite to replace it once the new export is verified, "
+                         "or choose another --out")
     data = None
     if args.data is not None:
         if preset.kind != "classifier":
