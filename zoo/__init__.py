@@ -12,6 +12,8 @@ Example:
 
 A trained run (``python -m zoo train``) comes back with ``zoo.load(run_dir)``,
 ready for raw inputs, and leaves Python with ``zoo.export(run_dir, format, out)``.
+Every model also comes trained, as a preset (:mod:`zoo.presets`):
+``zoo.load("preset:reuters_mlp")``, ``zoo.create_model("reuters_mlp", weights="reuters")``.
 """
 
 import importlib as _importlib
@@ -21,21 +23,25 @@ import os as _os
 # unless they asked for the logs.
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from .registry import create_model, list_models, model_info, register_model  # noqa: E402
+from .registry import list_models, register_model  # noqa: E402
+# create_model(weights=...) and model_info(...)["presets"] know the trained presets, which sit above the registry.
+from .presets import create_model, model_info  # noqa: E402
 
 # Importing a factory module registers its models; none of them imports Keras at the top.
 from . import dense, reuters_mlp, small_cnn  # noqa: E402,F401
 from .word2vec import models as _word2vec_models  # noqa: E402,F401
 
-__all__ = ["create_model", "list_models", "model_info", "register_model", "datasets", "load", "export"]
+__all__ = ["create_model", "list_models", "model_info", "register_model", "datasets", "load", "export", "load_preset",
+           "list_presets"]
 __version__ = "0.1.0"
 
 # Submodules that load on first use (PEP 562): ``zoo.datasets``, ``zoo.training``...
-_SUBMODULES = ("datasets", "training", "word2vec", "serving", "exporting")
+_SUBMODULES = ("datasets", "training", "word2vec", "serving", "exporting", "presets")
 # Functions that load on first use: ``zoo.load(run_dir)``, ``zoo.export(run_dir, format, out)``.
 # (The export module is ``zoo.exporting``: a submodule named ``export`` would replace the
-# function as the package's attribute once imported.)
-_FUNCTIONS = {"load": "serving", "export": "exporting"}
+# function as the package's attribute once imported.) ``zoo.load`` and ``zoo.export`` take a run
+# directory or ``"preset:NAME"``: zoo.presets sends a run directory on to zoo.serving / zoo.exporting.
+_FUNCTIONS = {"load": "presets", "export": "presets", "load_preset": "presets", "list_presets": "presets"}
 
 
 def __getattr__(name):

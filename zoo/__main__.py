@@ -1,4 +1,4 @@
-"""``python -m zoo list | info NAME | train NAME | evaluate DIR | export DIR | predict DIR``.
+"""``python -m zoo list | info NAME | train NAME | evaluate DIR | export DIR | predict DIR | presets``.
 
 ``evaluate`` prints the test metrics as JSON (for a classifier also macro-F1,
 top-5 accuracy and a per-class table, on stderr) and writes ``evaluation.json``,
@@ -61,6 +61,16 @@ def build_parser() -> argparse.ArgumentParser:
                                   "(default: the run directory)")
     ev.add_argument("--quiet", action="store_true", help="no per-class table on stderr")
     serving_cli.add_parsers(sub)  # export, predict
+    pre = sub.add_parser("presets", help="the pretrained presets: table (default), or build [NAME...]",
+                         description="Without arguments: a table of the presets (name, data, metric, bytes, "
+                                     "storage, whether every file matches its record). `build [NAME...]` trains, "
+                                     "evaluates and writes presets (all when no name is given).")
+    pre.add_argument("action", nargs="?", default="list", choices=("list", "build"))
+    pre.add_argument("names", nargs="*", metavar="NAME", help="presets to build, e.g. reuters_mlp:reuters")
+    pre.add_argument("--out", help="build: folder of preset folders to write (default: $ZOO_PRESETS_DIR if set, "
+                                   "else the package's own store, zoo/presets/store)")
+    pre.add_argument("--data-path", help="build: file or folder to look in first for the Reuters files")
+    pre.add_argument("--quiet", action="store_true", help="build: no progress bars")
     return parser
 
 
@@ -104,12 +114,45 @@ def check_strategy_args(args) -> dict | None:
     return distribute.cluster_config(workers=args.workers, task_index=args.task_index)
 
 
+def presets_command(args) -> int:
+    """``python -m zoo presets [list]`` (no TensorFlow) and ``python -m zoo presets build [NAME...]``."""
+    import os
+
+    from zoo import files, presets
+
+    if args.action == "list":
+        if args.names or args.out or args.data_path:
+            raise ValueError("presets: NAME, --out and --data-path go with `presets build`")
+        rows = presets.table()
+        print(f"{'name':<27} {'data':<8} {'metric':<29} {'bytes':>11}  {'stored':<8} verified")
+        for row in rows:
+            print(f"{row['name']:<27} {row['data']:<8} {row['metric']:<29} {row['bytes']:>11,}  {row['dtype']:<8} "
+                  f"{row['verified']}")
+        return 0
+    unknown = [n for n in args.names if n not in presets.PLANS]
+    if unknown:
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], list(presets.PLANS), n=3, cutoff=0.5)
+        hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+        raise ValueError(f"presets build: unknown preset {unknown[0]!r}; {hint}buildable: {', '.join(sorted(presets.PLANS))}")
+    out = args.out or os.environ.get(presets.PRESETS_DIR_ENV) or None
+    if out is not None:
+        files.ensure_writable_dir(out, argument="out")
+    cli.import_tensorflow()
+    from zoo.presets import build
+
+    return build.main(args.names, out=out, data_path=args.data_path, verbose=0 if args.quiet else 1)
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in serving_cli.COMMANDS:
         return serving_cli.main(args)
     import zoo
 
+    if args.command == "presets":
+        return presets_command(args)
     if args.command == "list":
         print(f"{'name':<20} {'dataset':<9} {'params':>10}  task")
         for name in zoo.list_models():

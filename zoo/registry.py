@@ -183,7 +183,10 @@ def get_entry(name: str) -> ModelEntry:
 
 
 def create_model(name: str, **overrides):
-    """Build the registered model ``name``; keyword overrides go to its factory.
+    """Build the registered model ``name`` with fresh weights; keyword overrides go to its factory.
+
+    ``zoo.create_model`` is this plus ``weights=`` (a trained preset,
+    :func:`zoo.presets.create_model`): the registry sits below the presets.
 
     Args:
         name: a name from :func:`list_models`.
@@ -231,7 +234,8 @@ def model_info(name: str) -> dict:
     Returns:
         dict with ``name``, ``task``, ``input_shape``, ``output_shape``, ``dataset``,
         ``train`` (default training settings), ``params`` (count), ``source``,
-        ``measured`` (accuracy measured on real data) and ``defaults`` (factory arguments).
+        ``measured`` (accuracy measured on real data) and ``defaults`` (factory arguments);
+        ``zoo.model_info`` adds ``presets`` (:func:`zoo.presets.model_info`).
 
     Example:
         >>> import zoo

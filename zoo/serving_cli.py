@@ -20,7 +20,8 @@ def add_parsers(sub) -> None:
 
     ex = sub.add_parser("export", help="export a trained run (saved_model, onnx, litert, keras), verified in its own "
                                        "runtime against Keras on the test split")
-    ex.add_argument("run_dir", help="a python -m zoo train run, or a python -m zoo.word2vec train folder (its vectors)")
+    ex.add_argument("run_dir", help="a python -m zoo train run, a python -m zoo.word2vec train folder (its vectors), "
+                                    "or preset:NAME (python -m zoo presets)")
     ex.add_argument("--format", required=True, help=f"one of {', '.join(FORMATS)}")
     ex.add_argument("--out", required=True,
                     help="the export's path (ending .saved_model, .onnx, .tflite or .keras) or a folder for "
@@ -31,7 +32,7 @@ def add_parsers(sub) -> None:
     ex.add_argument("--data-path", help="file or folder to look in first for the data (Reuters)")
     ex.add_argument("--overwrite", action="store_true", help="replace an existing export once the new one is verified")
     pr = sub.add_parser("predict", help="the top classes of new samples, with probabilities")
-    pr.add_argument("run_dir")
+    pr.add_argument("run_dir", help="a python -m zoo train run, or a preset (reuters_mlp:reuters, preset:small_cnn)")
     given = pr.add_mutually_exclusive_group(required=True)
     given.add_argument("--data", help=".npz (array x, else its first array) or .csv of raw features, read a chunk at a "
                                       "time; a first row with no number in it is a header")
@@ -62,8 +63,10 @@ def main(args) -> int:
 
 
 def _export(args) -> int:
-    from . import exporting, serving
+    from . import exporting, presets, serving
 
+    if presets.is_reference(args.run_dir):
+        return _export_preset(args)
     run, dest = exporting.plan(args.run_dir, args.format, args.out, overwrite=args.overwrite, data_path=args.data_path)
     data = None
     _check_header(args)
@@ -76,6 +79,32 @@ def _export(args) -> int:
     report = exporting.export(run.path, args.format, args.out, data=data, prepared=True, overwrite=args.overwrite,
                               data_path=args.data_path)
     print(summary(report))
+    print(f"report: {report['path']}.json")
+    return 0
+
+
+def _export_preset(args) -> int:
+    """``export preset:NAME``: the preset's checked weights, exported as a run's are (:func:`zoo.presets.export`)."""
+    from . import exporting, presets, serving
+
+    exporting.check_format(args.format)
+    preset = presets.checked(args.run_dir)  # before TensorFlow: a failing file is named and nothing is loaded
+    # The destination too: the export is named after the preset's folder, as a run's after its directory.
+    from types import SimpleNamespace
+
+    dest = exporting.destination(SimpleNamespace(path=preset.folder), args.format, args.out)
+    if (dest.exists() or dest.is_symlink()) and not args.overwrite:
+        raise ValueError(f"out: {dest} exists; pass --overwrite to replace it once the new export is verified, "
+                         "or choose another --out")
+    data = None
+    _check_header(args)
+    if args.data is not None:
+        if preset.kind != "classifier":
+            raise ValueError("data: a Word2Vec export is verified on every row of its table; --data is for classifiers")
+        data = serving.read_inputs(args.data, header=args.header)
+    report = presets.export(args.run_dir, args.format, args.out, data=data, prepared=args.prepared,
+                            overwrite=args.overwrite, data_path=args.data_path)
+    print(summary(report).replace(f"exported {report['model']}", f"exported preset {preset.name}", 1))
     print(f"report: {report['path']}.json")
     return 0
 
@@ -99,10 +128,21 @@ def summary(report: dict) -> str:
     return text
 
 
-def _predict(args) -> int:
-    from . import rundir, serving
+def _preset_run(preset):
+    """The run a preset stands for, for ``predict`` (its shapes from the record: no TensorFlow yet)."""
+    from .presets import loading
 
-    run = serving.open_run(args.run_dir, data_path=args.data_path)
+    if preset.kind != "classifier":
+        raise ValueError(f"run_dir: {preset.name} is a Word2Vec preset; predict is for classifiers "
+                         f"(use zoo.load('preset:{preset.name}').most_similar(word))")
+    return loading.run_of(preset, input_shape=preset.record["input_shape"], num_outputs=len(preset.record["class_names"]))
+
+
+def _predict(args) -> int:
+    from . import presets, serving
+
+    preset = presets.checked(args.run_dir) if presets.is_reference(args.run_dir) else None  # files checked, no TF yet
+    run = _preset_run(preset) if preset is not None else serving.open_run(args.run_dir, data_path=args.data_path)
     if run.kind != "classifier":
         raise ValueError(f"run_dir: {run.path} is a Word2Vec run; predict is for classifiers (its vectors are in "
                          "vectors.txt, or use zoo.load(run_dir).predict(words))")
@@ -123,7 +163,7 @@ def _predict(args) -> int:
         for labels, x in pieces:  # a chunk at a time: a CSV larger than memory streams through
             if model is None:  # after the first chunk is checked: a bad input answers before TensorFlow starts
                 cli.import_tensorflow()
-                model = rundir.load_model(run.model_path)
+                model = _load_model(run, preset)
             out.write(labels, serving.top_classes(serving.predict_prepared(model, x), pre.class_names, args.top))
     except ValueError as exc:
         if out.printed:  # the samples before the bad one went out already: say so
@@ -131,6 +171,17 @@ def _predict(args) -> int:
         raise
     out.close()
     return 0
+
+
+def _load_model(run, preset):
+    """The Keras model behind ``predict``: a preset's checked weights, or the run's ``model.keras``."""
+    from . import rundir
+
+    if preset is not None:
+        from .presets import loading
+
+        return loading.keras_model(preset)
+    return rundir.load_model(run.model_path)
 
 
 def _prepared_pieces(args, pre):
