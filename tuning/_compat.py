@@ -30,7 +30,7 @@ MetricsTracker = _metrics_tracking.MetricsTracker
 TUNER_INTERNALS = ("_populate_initial_space", "_run_and_update_trial", "_get_tuner_fname", "_is_worker",
                    "_deepcopy_callbacks", "_configure_tensorboard_dir")
 ORACLE_INTERNALS = ("_get_oracle_fname", "_get_trial_dir", "_save_trial", "populate_space", "_random_values",
-                    "_duplicate", "_project_dir")
+                    "_duplicate")
 #: The oracles the zoo's mixin goes over, and the private methods of each one it overrides.
 ORACLE_CLASSES = {"random": "RandomSearchOracle", "grid": "GridSearchOracle", "bayesian": "BayesianOptimizationOracle",
                   "hyperband": "HyperbandOracle"}

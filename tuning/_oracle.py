@@ -126,7 +126,7 @@ class ZooOracleMixin:
         """
         for trial_id in [t for t in self.trials if t not in self.start_order]:
             del self.trials[trial_id]
-            trial_dir = os.path.join(self._project_dir, f"trial_{trial_id}")
+            trial_dir = os.path.join(os.path.dirname(self._get_oracle_fname()), f"trial_{trial_id}")
             if os.path.islink(trial_dir):
                 continue  # a linked folder: its files are not this search's to delete
             for name in os.listdir(trial_dir):
