@@ -6,6 +6,7 @@ is allowed; CLIs print it on one line and exit 2; nothing is left half written.
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -555,6 +556,16 @@ def _delete(find):
     return lambda project: find(project).unlink()
 
 
+def _set(find, key, value):
+    """Set ``key`` of the JSON object in the file to ``value`` (None: remove the key)."""
+    def damage(project):
+        path = find(project)
+        doc = json.loads(path.read_text())
+        doc.pop(key) if value is None else doc.__setitem__(key, value)
+        path.write_text(json.dumps(doc))
+    return damage
+
+
 TUNING_STATE_CASES = [
     ("truncated oracle.json", _cut(lambda p: p / "oracle.json"), r"oracle.json is not valid JSON, probably truncated \(Expecting"),
     ("empty oracle.json", _empty(lambda p: p / "oracle.json"), r"oracle.json is empty \(a damaged tuning state file\)"),
@@ -566,6 +577,19 @@ TUNING_STATE_CASES = [
     ("deleted search_config.json", _delete(lambda p: p / "search_config.json"), r"search_config.json is missing \(the settings a resumed search"),
     ("empty tuner0.json", _empty(lambda p: p / "tuner0.json"), r"tuner0.json is empty"),
     ("oracle.json not an object", lambda p: (p / "oracle.json").write_text("[]"), r"oracle.json must hold a JSON object, got a list"),
+    # Keys of the right name but the wrong kind, or missing: each named with its file (issue 27).
+    ("oracle.json ongoing_trials garbage", _set(lambda p: p / "oracle.json", "ongoing_trials", "garbage"),
+     r"oracle.json: 'ongoing_trials' must be a JSON object of tuner id -> trial id, got \"garbage\""),
+    ("oracle.json without tried_so_far", _set(lambda p: p / "oracle.json", "tried_so_far", None),
+     r"oracle.json lacks the key\(s\) 'tried_so_far'"),
+    ("oracle.json seed_state abc", _set(lambda p: p / "oracle.json", "seed_state", "abc"),
+     r"oracle.json: 'seed_state' must be an integer, got \"abc\""),
+    ("oracle.json ongoing trial without a file", _set(lambda p: p / "oracle.json", "ongoing_trials", {"tuner0": "7"}),
+     r"trial_7/trial.json is missing \(oracle.json records trial 7\)"),
+    ("trial.json score high", _set(_trial_json, "score", "high"), r"trial.json: 'score' must be a number or null, got \"high\""),
+    ("trial.json status BOGUS", _set(_trial_json, "status", "BOGUS"),
+     r"trial.json: 'status' must be one of RUNNING, IDLE, INVALID, STOPPED, COMPLETED, FAILED, got \"BOGUS\""),
+    ("trial.json without metrics", _set(_trial_json, "metrics", None), r"trial.json lacks the key\(s\) 'metrics'"),
 ]
 TUNING_STATE_ARGS = ["search", "dense_classifier", "--max-trials", "1", "--folds", "2", "--epochs", "1", "--quiet"]
 

@@ -29,6 +29,27 @@ def iris():
     return x, y
 
 
+# --------------------------------------------------------------------------- memory of long searches
+def _gradient_functions() -> int:
+    from tensorflow.python.framework import ops
+
+    return sum(name.startswith("CustomGradient-") for name in ops._gradient_registry._registry)
+
+
+def test_finished_folds_leave_no_traced_step_behind(iris, tmp_path):
+    # Each fold's traced training step registered a gradient function (holding the whole step graph) in
+    # TensorFlow's process-wide registry, never removed: ~13 MB a trial (issue 27; bench/search_memory.py).
+    x, y = iris
+    before = _gradient_functions()
+    tuner = CVTuner(hypermodel("dense_classifier"), max_trials=2, cv=2, seed=0, directory=tmp_path, project_name="m")
+    tuner.search(x, y, epochs=1, verbose=0)
+    from tuning import cross_validate
+
+    cross_validate("dense_classifier", x, y, cv=2, epochs=1, seed=0)
+    assert [r["status"] for r in tuner.results()] == ["COMPLETED", "COMPLETED"]
+    assert _gradient_functions() == before, "a finished fold's step graph is still registered"
+
+
 # --------------------------------------------------------------------------- the pruning rule
 def test_median_rule_prunes_a_trial_worse_than_the_median_of_the_others_at_the_same_fold():
     others = [0.80, 0.90, 0.60, 0.85, 0.70]  # median 0.80

@@ -301,6 +301,94 @@ def test_full_disk_while_saving_tuning_state_keeps_the_search_resumable(run_cli,
     assert len(rows["trials"] if isinstance(rows, dict) else rows) == 2
 
 
+# A full disk at each kind of state write of a search, then space again: the same command must end
+# as the search would have without the fault. (file name, writes of it that succeed first). A search's
+# writes: oracle.json once at the start, then per trial: trial.json and oracle.json twice when it is
+# created, fold_0.json, fold_1.json, trial.json (its metrics), trial.json and oracle.json twice when it
+# ends, results.json.
+STATE_WRITE_FAULTS = [
+    ("oracle.json", 1),   # the first trial's creation: its trial.json is written, oracle.json is not (issue 27)
+    ("oracle.json", 6),   # the second trial's creation, after a finished trial
+    ("oracle.json", 3),   # the first trial's end
+    ("trial.json", 0),    # the first trial's creation
+    ("trial.json", 1),    # the first trial's metrics
+    ("fold_1.json", 0),   # a fold's record: the trial is not failed for the disk's fault
+    ("results.json", 1),  # the results after the second trial
+]
+FAULT_SEARCH = ["search", "dense_classifier", "--max-trials", "3", "--folds", "2", "--epochs", "1", "--quiet"]
+
+
+def _trials(tune) -> list[dict]:
+    return json.loads((Path(tune) / "dense_classifier" / "results.json").read_text())["trials"]
+
+
+@pytest.fixture(scope="module")
+def unfaulted_search(tmp_path_factory):
+    from zoo import cli
+    from tuning.__main__ import main as tuning_main
+
+    tune = tmp_path_factory.mktemp("unfaulted") / "tune"
+    assert cli.run_cli(tuning_main, [*FAULT_SEARCH, "--dir", str(tune)]) == 0
+    return {t["trial_id"]: (t["status"], t["hyperparameters"], t["score"]) for t in _trials(tune)}
+
+
+@pytest.mark.parametrize("name,after", STATE_WRITE_FAULTS, ids=[f"{n}-after-{a}" for n, a in STATE_WRITE_FAULTS])
+def test_full_disk_at_any_state_write_then_a_rerun_ends_as_an_unfaulted_search(run_cli, tmp_path, monkeypatch,
+                                                                              unfaulted_search, name, after):
+    from tuning.__main__ import main as tuning_main
+
+    argv = [*FAULT_SEARCH, "--dir", tmp_path / "tune"]
+    with monkeypatch.context() as m:
+        _enospc_on(m, name, after=after)
+        code, _, err = run_cli(tuning_main, *argv)
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert "no space left on device while writing " in err and name in err, err
+    code, _, err = run_cli(tuning_main, *argv)  # space again
+    assert code == 0, err
+    trials = _trials(tmp_path / "tune")
+    assert [t["status"] for t in trials].count("COMPLETED") == 3, trials
+    assert not [t for t in trials if t["status"] == "RUNNING"], "a trial left running for ever"
+    assert len({json.dumps(t["hyperparameters"], sort_keys=True) for t in trials}) == len(trials), "a duplicate"
+    assert {t["trial_id"]: (t["status"], t["hyperparameters"], t["score"]) for t in trials} == unfaulted_search
+
+
+@pytest.mark.parametrize("value", ["NaN", float("nan"), "high", None])
+def test_damaged_fold_record_of_an_interrupted_trial_is_trained_again(run_cli, tmp_path, monkeypatch,
+                                                                      unfaulted_search, value):
+    # A fold record whose metric is not a finite number made the trial's mean NaN (or a TypeError):
+    # KerasTuner failed the trial for good and the search ended short of max_trials, exit 0.
+    from tuning.__main__ import main as tuning_main
+
+    argv = [*FAULT_SEARCH, "--dir", tmp_path / "tune"]
+    with monkeypatch.context() as m:
+        _enospc_on(m, "fold_1.json")  # the first trial stops after its first fold
+        assert run_cli(tuning_main, *argv)[0] == 2
+    record = next((tmp_path / "tune" / "dense_classifier").glob("trial_*/fold_0.json"))
+    doc = json.loads(record.read_text())
+    doc["metrics"]["val_accuracy"] = value
+    record.write_text(json.dumps(doc))
+    code, _, err = run_cli(tuning_main, *argv)
+    assert code == 0, err
+    trials = _trials(tmp_path / "tune")
+    assert {t["trial_id"]: (t["status"], t["hyperparameters"], t["score"]) for t in trials} == unfaulted_search
+
+
+def test_full_disk_while_taking_the_search_lock_is_one_line_and_leaves_no_lock(run_cli, tmp_path, monkeypatch):
+    import tuning.lock
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    from tuning.__main__ import main as tuning_main
+
+    with monkeypatch.context() as m:
+        m.setattr(tuning.lock.json, "dump", full)
+        code, _, err = run_cli(tuning_main, *FAULT_SEARCH, "--dir", tmp_path / "tune")
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert "no space left on device while writing " in err and ".dense_classifier.lock" in err, err
+    assert not list((tmp_path / "tune").glob(".*.lock")), "an empty lock left behind"
+
+
 @pytest.fixture
 def tiny_tmpfs(tmp_path):
     """A 1 MB tmpfs, where this machine lets the test mount one (root on Linux); skipped otherwise."""

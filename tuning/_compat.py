@@ -27,8 +27,8 @@ TrialStatus = _trial.TrialStatus
 MetricsTracker = _metrics_tracking.MetricsTracker
 
 #: Private methods and attributes the zoo's tuner and oracle override, call or read.
-TUNER_INTERNALS = ("_populate_initial_space", "_get_tuner_fname", "_is_worker", "_deepcopy_callbacks",
-                   "_configure_tensorboard_dir")
+TUNER_INTERNALS = ("_populate_initial_space", "_run_and_update_trial", "_get_tuner_fname", "_is_worker",
+                   "_deepcopy_callbacks", "_configure_tensorboard_dir")
 ORACLE_INTERNALS = ("_get_oracle_fname", "_get_trial_dir", "_save_trial", "populate_space", "_random_values",
                     "_duplicate")
 #: The oracles the zoo's mixin goes over, and the private methods of each one it overrides.
@@ -39,7 +39,7 @@ ALGORITHM_INTERNALS = {"bayesian": ("_vectorize_trials",), "hyperband": ("_get_e
 GRID_STATE = ("_ordered_ids", "_populate_next")
 #: Hyperband's hyperparameters (KerasTuner puts them among a trial's values).
 HYPERBAND_KEYS = ("tuner/epochs", "tuner/initial_epoch", "tuner/bracket", "tuner/round", "tuner/trial_id")
-ORACLE_STATE = ("_retry_queue", "ongoing_trials", "end_order", "tuner_ids", "trials")
+ORACLE_STATE = ("_retry_queue", "ongoing_trials", "start_order", "end_order", "tuner_ids", "trials")
 
 
 class KerasTunerInternalsChanged(RuntimeError):

@@ -38,6 +38,7 @@ as soon as the search is finished instead of polling every 20 seconds.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import socket
@@ -107,6 +108,31 @@ class ZooOracleMixin:
 
     def save(self):
         files.write_json(self._get_oracle_fname(), self.get_state())
+
+    def reload(self):
+        super().reload()
+        self._drop_unrecorded_trials()
+
+    def _drop_unrecorded_trials(self) -> None:
+        """Forget the trials whose creation ``oracle.json`` never recorded (its save failed: a full disk).
+
+        KerasTuner writes a new trial's ``trial.json`` and then ``oracle.json``. When
+        the second write fails the search stops, but the trial file stays; reloaded,
+        it would count as a trial that is neither running, queued nor ended: held
+        RUNNING forever, its number taken, and the same configuration drawn again
+        under the next number (the random state in ``oracle.json`` did not move).
+        ``oracle.json`` is the record: such a trial was never started (nothing
+        trained), so its files go and its number is drawn again.
+        """
+        for trial_id in [t for t in self.trials if t not in self.start_order]:
+            del self.trials[trial_id]
+            trial_dir = os.path.join(os.path.dirname(self._get_oracle_fname()), f"trial_{trial_id}")
+            if os.path.islink(trial_dir):
+                continue  # a linked folder: its files are not this search's to delete
+            for name in os.listdir(trial_dir):
+                if name == "trial.json" or name.startswith("fold_"):  # this package's files of a trial only
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(os.path.join(trial_dir, name))
 
     def _save_trial(self, trial):
         files.write_json(os.path.join(self._get_trial_dir(trial.trial_id), "trial.json"), trial.get_state())

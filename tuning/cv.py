@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import zoo
-from zoo import checks, registry
+from zoo import checks, platform, registry
 from zoo import metrics as zoo_metrics
 
 from .folds import DEFAULT_FOLDS, DEFAULT_TRAIN, ArrayFolds, TFDSFolds, make_folds
@@ -49,6 +49,15 @@ def run_fold(build, fit, folds, i, *, batch_size, seed, epochs, callbacks=(), va
 
     keras.backend.clear_session(free_memory=False)  # fresh layer names; the Python GC is too slow to run per fold
     keras.utils.set_random_seed(seed)               # weights, dropout and shuffling: a function of the seed only
+    with platform.released_gradients():  # the fold's model is thrown away: without this its step graph never is
+        return _run_fold(build, fit, folds, i, batch_size=batch_size, seed=seed, epochs=epochs, callbacks=callbacks,
+                         validate_each_epoch=validate_each_epoch, verbose=verbose, fit_kwargs=fit_kwargs)
+
+
+def _run_fold(build, fit, folds, i, *, batch_size, seed, epochs, callbacks, validate_each_epoch, verbose,
+              fit_kwargs) -> dict:
+    import keras
+
     model = build()
     if not isinstance(model, keras.Model):
         raise TypeError(f"model: the building function must return a keras.Model, got {type(model).__name__}")

@@ -74,8 +74,14 @@ def search_lock(directory, project: str):
             print(f"taking over the stale lock {path} ({what})", file=sys.stderr)
             path.unlink(missing_ok=True)
             continue
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(me, f)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(me, f)
+        except OSError as exc:  # a full disk: no lock left behind, and the disk's one-line error
+            path.unlink(missing_ok=True)
+            if exc.errno not in files.WRITE_ERRNOS:
+                raise
+            raise files.WriteFailed(exc.errno, files.describe_write_error(exc, path)) from None
         break
     else:
         raise ValueError(f"directory: could not take the lock {path}; delete it if no search runs there")

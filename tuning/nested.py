@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo import checks, files, registry
+from zoo import checks, files, platform, registry
 from zoo import metrics as zoo_metrics
 
 from . import options
@@ -322,11 +322,12 @@ def _outer_fold(i, hypermodel, x, y, tr, te, *, algorithm, objective, max_trials
         raise ValueError(f"outer fold {i}: no trial of the inner search completed ({messages or 'no trials'}); "
                          f"see {tuner.project_dir}")
     best = rows[0]
-    chosen = tuner.retrain_best(x_tr, y_tr, epochs=epochs)
-    test = chosen.evaluate(x_te, y_te)
-    # Macro-F1 and top-k as the inner folds compute them (direct calls: predict() would trace anew per outer fold).
-    x_eval = transform_features(chosen.preprocess, x_te) if chosen.preprocess is not None else x_te
-    test.update(held_out_scores(chosen.model, {"x": x_eval, "y": y_te, "batch_size": registry.EVAL_BATCH_SIZE}))
+    with platform.released_gradients():  # the retrained model is scored once and dropped (as a fold's model)
+        chosen = tuner.retrain_best(x_tr, y_tr, epochs=epochs)
+        test = chosen.evaluate(x_te, y_te)
+        # Macro-F1 and top-k as the inner folds compute them (direct calls: predict() would trace anew per outer fold).
+        x_eval = transform_features(chosen.preprocess, x_te) if chosen.preprocess is not None else x_te
+        test.update(held_out_scores(chosen.model, {"x": x_eval, "y": y_te, "batch_size": registry.EVAL_BATCH_SIZE}))
     metric = objective[4:]
     return {"fold": i, "train_samples": int(len(tr)), "test_samples": int(len(te)), "trial_id": best["trial_id"],
             "hyperparameters": best["hyperparameters"], "inner_score": best["score"], "inner_std": best["std"],

@@ -45,6 +45,15 @@ class BudgetSpent(BaseException):
     it as the trial's failure; the trial stays running and a resumed search finishes it)."""
 
 
+class StateNotSaved(keras_tuner.errors.FatalError):
+    """A file of the search's state could not be written during a trial (a full disk).
+
+    KerasTuner would record the trial as failed (for good) and go on; the search stops
+    instead, the trial still running in ``oracle.json``, so that the next run re-runs it
+    (its folds already saved are kept). :meth:`CVTuner.search` raises the ``WriteFailed``.
+    """
+
+
 @dataclass
 class BestModel:
     """The best configuration retrained on all the training data.
@@ -403,6 +412,8 @@ class CVTuner(keras_tuner.Tuner):
             self.save()  # so that a process killed during its first trial resumes (KerasTuner reloads from this file)
             try:
                 super().search(verbose=verbose)
+            except StateNotSaved as failed:
+                raise failed.args[0] from None  # the one-line disk error (zoo.files.WriteFailed)
             except BudgetSpent as spent:
                 trial_id, folds_done = spent.args
                 history = self.oracle.attempts.get(trial_id) or [{}]
@@ -428,6 +439,12 @@ class CVTuner(keras_tuner.Tuner):
         # The oracle saves its own state at every change, and this tuner's file (written
         # when the search starts) never changes: KerasTuner's save of both here is redundant.
         self.oracle.end_trial(trial)
+
+    def _run_and_update_trial(self, trial, *fit_args, **fit_kwargs):
+        try:
+            return super()._run_and_update_trial(trial, *fit_args, **fit_kwargs)
+        except files.WriteFailed as exc:  # a fold file or trial.json: the disk's fault, not the trial's
+            raise StateNotSaved(exc) from exc
 
     def run_trial(self, trial, **kwargs):
         """Cross-validate one configuration; return the mean, std and per-fold value of every metric.
@@ -696,9 +713,19 @@ def _read_fold(path: Path, stamp: dict) -> dict | None:
         return None
     if not isinstance(record, dict) or any(record.get(k) != v for k, v in stamp.items()):
         return None
-    if not isinstance(record.get("metrics"), dict) or not isinstance(record.get("seconds"), (int, float)):
+    metrics = record.get("metrics")
+    # Only finite numbers are a fold's result (run_fold writes nothing else: a diverged fold raises). A damaged
+    # record ("NaN", a string) would make the trial's mean NaN and KerasTuner fail the trial for good: the fold
+    # is trained again instead.
+    if not isinstance(metrics, dict) or not metrics or not all(_finite(v) for v in metrics.values()):
+        return None
+    if not _finite(record.get("seconds")):
         return None
     return record
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
 
 
 def _save_weights(model, path: Path) -> None:
