@@ -22,7 +22,7 @@ import numpy as np
 from recipes._recipe import Recipe, main_for
 
 TITLE = "Batch normalisation (배치 정규화)"
-ORDER = 9
+ORDER = 10
 SOURCE = "notes 003 (Batch Normalization: mu_B, sigma_B^2, x_hat, y = gamma x_hat + beta); Saito section 6.3"
 
 # The training experiment: the zoo's dense_classifier with 4 hidden ReLU layers of

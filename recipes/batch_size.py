@@ -24,7 +24,7 @@ import numpy as np
 from recipes._recipe import Recipe, main_for
 
 TITLE = "Batch size, epochs and iterations (배치, 에포크, 이터레이션)"
-ORDER = 11
+ORDER = 13
 SOURCE = "notes 002 (4-2 batch GD / SGD / mini-batch; 4-5 epoch, batch size, iteration), notes 004 (Optimization: minibatch SGD)"
 
 # One small network for everything: the zoo's dense_classifier 64 -> 64 (ReLU) -> 10

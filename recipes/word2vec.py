@@ -20,7 +20,7 @@ import numpy as np
 from recipes._recipe import Recipe, main_for
 
 TITLE = "Word2Vec (워드투벡)"
-ORDER = 18
+ORDER = 20
 SOURCE = "notes 000 (Word2Vec: embedding, CBOW, skip-gram, Woman - Man ~= Aunt - Uncle); Mikolov et al. 2013; gensim 4.4"
 
 # The notes' sizes: 100,000 words, 100 dimensions.
