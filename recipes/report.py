@@ -17,8 +17,12 @@ from pathlib import Path
 from recipes._recipe import Result, md_text
 from zoo import files
 
+#: The Korean fonts the page asks for, first installed wins: the titles carry the notes' Korean
+#: terms, which a Latin-only sans-serif draws as boxes (Linux: fonts-noto-cjk; Windows: Malgun
+#: Gothic; macOS: Apple SD Gothic Neo). See docs/recipes.md.
+FONTS = '"Noto Sans CJK KR","Noto Sans KR","Malgun Gothic","Apple SD Gothic Neo","NanumGothic",sans-serif'
 #: The page around the rendered Markdown: readable widths, bordered tables, failures in red.
-_STYLE = ("body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em;line-height:1.4}"
+_STYLE = ("body{font-family:" + FONTS + ";max-width:1100px;margin:auto;padding:1em;line-height:1.4}"
           "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left;"
           "vertical-align:top}th{background:#f4f4f4}td strong{color:#b00}img{max-width:100%}"
           "pre{background:#f4f4f4;padding:.5em;overflow:auto}code{background:#f4f4f4}")

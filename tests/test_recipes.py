@@ -82,6 +82,7 @@ def test_report_tables_keep_their_columns(tmp_path):
     assert "max |difference| of a 2-D array" in page and "<strong>FAIL</strong>" in page
     assert "<pre><code>Traceback | here" in page  # the note's fence became a code block
     assert "&lt;b&gt;" in page and "<b>" not in page  # a cell's text never becomes markup
+    assert 'font-family:"Noto Sans CJK KR"' in page  # the Korean terms ask for a CJK font by name
 
 
 def test_report_of_real_recipes_renders(tmp_path):
