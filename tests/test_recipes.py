@@ -171,3 +171,21 @@ def rendered_text(result: Result) -> str:
     for t in result.tables:
         parts += [t.title, *map(str, t.columns), *(str(v) for row in t.rows for v in row)]
     return "\n".join(parts)
+
+
+def test_report_says_what_it_does_not_reproduce(tmp_path):
+    """The last section lists the checks that record a claim not reproduced, every claim left out with its
+    reason, and every factual error of the notes with a source; it renders like the rest."""
+    from recipes import _coverage
+
+    result = synthetic_result(tmp_path)
+    result.checks.append(Check(f"{_coverage.NOT_REPRODUCED}: dropout does not raise the test accuracy", "<= 0.015",
+                               "+0.0001", True))
+    write_report(tmp_path, [result], 1.0, quick=True)
+    text, page = assert_report_renders(tmp_path)
+    section = text[text.index("## What the notes say that this report does not reproduce, and why"):]
+    assert "dropout does not raise the test accuracy — measured +0.0001" in section
+    assert all(md_text(e["why"]) in section for e in _coverage.NOT_COVERED)
+    assert all(md_text(e["fact"]) in section and md_text(e["source"]) in section for e in _coverage.WRONG)
+    assert _coverage.WRONG and all(e["source"].strip() for e in _coverage.WRONG)  # a correction names its source
+    assert 'id="not-reproduced"' in page
