@@ -34,6 +34,17 @@ NOT_COVERED = [
          says="in 2006 Hinton proposed ReLU in place of sigmoid and so solved the vanishing gradient",
          why="historical (and wrong as written: see the next list); the vanishing_gradients recipe measures what "
              "ReLU does to the gradient, not who proposed it when"),
+    dict(note="000, 'Word2Vec'",
+         says="Woman - Man ~= Aunt - Uncle (the notes' own analogy)",
+         why="no corpus available here has the four words often enough: Reuters has no 'woman', 'uncle' or 'aunt', "
+             "gensim's Lee corpus no 'uncle' or 'aunt', gensim's text8 sample (head500.noblanks.cor, 331,339 words) "
+             "'aunt' 10 times and 'uncle' never; the word2vec recipe prints the counts for the corpus it trains on and "
+             "checks the same kind of offset on country -> nationality pairs instead"),
+    dict(note="000, 'Hidden Layer'",
+         says="hidden layers are usually made smaller and smaller from a large input towards a small output",
+         why="a design convention ('usually implemented'), not a claim with a measurable effect; the notes' own "
+             "Reuters model follows it (10000 -> 256 -> 128 -> 46, dense_layers counts its weights), and the "
+             "overfitting recipe's deeper-against-wider comparison is the nearest measured question"),
     dict(note="001, 'Hyper Parameter' / 000, '하이퍼 파라미터'",
          says="the train / test split itself counts as a hyperparameter in the wide sense",
          why="a definition, not a claim with a number; cross_validation measures how the split changes the "
