@@ -331,8 +331,12 @@ def run(out_dir, quick=True):
         if name.startswith("linear"):
             W0, b0 = collapse_linear_stack(model)
             before = float(np.max(np.abs(np.asarray(model(xc_te)) - softmax(xc_te.astype(np.float64) @ W0 + b0))))
+        kernels_before = [np.array(w) for w in model.trainable_weights]
         # All epochs in one fit call (the data repeated, shuffled): the same steps, less per-epoch overhead.
         model.fit(np.tile(xc_tr, (epochs, 1)), np.tile(yc_tr, epochs), epochs=1, batch_size=32, verbose=0)
+        if name.startswith("linear"):
+            moved_linear = [float(np.linalg.norm(np.asarray(w) - w0) / max(np.linalg.norm(w0), 1e-12))
+                            for w, w0 in zip(model.trainable_weights, kernels_before) if w0.ndim == 2]
         models[name] = model
         accs[name] = accuracy(model, xc_te, yc_te)
     stack = models["linear stack 2-16-16-16-2"]
@@ -358,6 +362,16 @@ def run(out_dir, quick=True):
             [[name, models[name].count_params(), accs[name]] for name in nets]
             + [["the linear stack collapsed: W (2x2) and b (2)", W.size + b.size, accs["linear stack 2-16-16-16-2"]],
                ["the best straight line on the test points (exhaustive)", "-", line]])
+    # notes 002: "선형 층을 추가하면 학습 가능한 가중치가 새로 생긴다" -- a linear layer adds trainable weights.
+    sizes = (2, *LINEAR_STACK, 2)
+    by_formula = sum(a * b_ + b_ for a, b_ in zip(sizes[:-1], sizes[1:]))
+    n_trainable = int(sum(np.prod(w.shape) for w in stack.trainable_weights))
+    r.check(f"linear layers still add trainable weights: the linear stack trains {by_formula} numbers "
+            f"(sum of n_in x n_out + n_out), against {W.size + b.size} of its collapsed layer",
+            n_trainable == by_formula > W.size + b.size, expected=f"{by_formula} > {W.size + b.size}",
+            measured=f"{n_trainable} trainable")
+    r.check_at_least("... and training moves every one of its kernels: smallest relative change over the "
+                     f"{len(moved_linear)} kernels", min(moved_linear), 1e-3)
     r.note("A linear stack still has more parameters to learn (the notes: linear layers do add trainable "
            "weights, as an embedding layer does), but it computes no more functions than its collapsed "
            "single layer: the non-linearity between the layers is what depth buys.")

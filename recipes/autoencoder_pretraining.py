@@ -25,7 +25,7 @@ import numpy as np
 from recipes._recipe import Recipe, main_for
 
 TITLE = "Autoencoder pretraining (오토인코더 사전학습)"
-ORDER = 15
+ORDER = 17
 SOURCE = ("notes 000 (Hidden Layer 생성방법: one hidden layer at a time, input = output; "
           "vanishing gradients with sigmoid); Bengio et al. 2007, greedy layer-wise training")
 

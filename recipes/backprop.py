@@ -33,7 +33,9 @@ ORDER = 2
 SOURCE = ("notes 002 section 5 (역전파 5-1 ... 5-5), numbers as printed in WikiDocs "
           "「딥 러닝을 이용한 자연어 처리 입문」 '역전파(BackPropagation) 이해하기'")
 
-# The example, exactly as the notes give it.
+# The example. The notes describe it (sigmoid, no biases, inputs in blue and weights in red)
+# but its numbers are in their missing images; the numbers are the WikiDocs page's (above),
+# whose figures 5-1 and 5-2 draw them and whose text uses the target and the learning rate.
 X = np.array([0.1, 0.2])                       # x1, x2 (the blue numbers)
 W = np.array([0.3, 0.25, 0.4, 0.35,            # W1..W4: input -> hidden (the red numbers)
               0.45, 0.4, 0.7, 0.6])            # W5..W8: hidden -> output
@@ -42,7 +44,8 @@ LEARNING_RATE = 0.5
 # More steps of the same update, for the error curve of the figure (not in the book).
 CURVE_STEPS = 200
 
-# The book's printed values, 8 decimals; we compare with atol 1e-8.
+# The book's printed values, 8 decimals (the WikiDocs page above, sections 5-2 ... 5-4, in its text);
+# we compare with atol 1e-8. The notes' own copies of these are missing images.
 BOOK = {
     "z1": 0.08, "z2": 0.11, "h1": 0.51998934, "h2": 0.52747230,
     "z3": 0.44498412, "z4": 0.68047592, "o1": 0.60944600, "o2": 0.66384491,
@@ -55,10 +58,13 @@ BOOK = {
 }
 BOOK_UPDATED = np.array([0.29959556, 0.24919112, 0.39964496, 0.34928991,   # W1+ .. W4+
                          0.43703857, 0.38685205, 0.69629578, 0.59624247])  # W5+ .. W8+
-# 5-5 결과 확인: the forward pass again with the updated weights. The book prints it
-# as a figure (not in its text); these are its 8-decimal values as transcribed by
-# readers of the same example (e.g. the notes' own "순전파 오차: 0.02397190 >
-# 역전파 오차: 0.02323634").
+# 5-5 결과 확인: the forward pass again with the updated weights. Source: the WikiDocs
+# textbook the notes follow (유원준·안상준, 「딥 러닝을 이용한 자연어 처리 입문」,
+# "역전파(BackPropagation) 이해하기", 5-5), which prints these values in a figure, not in
+# its text; the 8 decimals are that figure as transcribed, "순전파 오차: 0.02397190 >
+# 역전파 오차: 0.02323634". The notes carry no number here (their copy of the figure is
+# a missing image). A transcription error would show: the checks recompute every value
+# from X, W and the learning rate above and compare to 1e-8.
 BOOK_AFTER = {
     "z1": 0.07979778, "z2": 0.10982248, "h1": 0.51993887, "h2": 0.52742806,
     "z3": 0.43126996, "z4": 0.67650625, "o1": 0.60617688, "o2": 0.66295848,

@@ -22,7 +22,7 @@ import numpy as np
 from recipes._recipe import Recipe, main_for
 
 TITLE = "Batch normalisation (배치 정규화)"
-ORDER = 9
+ORDER = 10
 SOURCE = "notes 003 (Batch Normalization: mu_B, sigma_B^2, x_hat, y = gamma x_hat + beta); Saito section 6.3"
 
 # The training experiment: the zoo's dense_classifier with 4 hidden ReLU layers of
@@ -34,6 +34,10 @@ HIDDEN = (100, 100, 100, 100)
 LEARNING_RATE = 0.05
 QUICK_SCALES = (1.0, 0.1, 0.01)
 FULL_SCALES = tuple(float(s) for s in np.logspace(0, -3, 7))  # 1 ... 0.001, half a decade apart
+# The order of BN and the activation (step 2b), with a sigmoid: the notes' order and
+# the one with BN after the activation, and the epochs each is trained for.
+ORDERS = ("Affine -> BN -> sigmoid (the notes)", "Affine -> sigmoid -> BN")
+ORDER_EPOCHS = 3
 # Against overfitting: the small training set of the overfitting recipe, a wide
 # network, enough passes over it for both networks to fit it completely; in full
 # mode also with a quarter of the training labels wrong.
@@ -74,6 +78,30 @@ def population_statistics(model, x):
         for layer, momentum in zip(layers, saved):
             layer.momentum = momentum
     return len(layers)
+
+
+def sigmoid_bn_network(order, seed=0):
+    """64-100x4-10 with BN and a sigmoid in each hidden layer, in ``order`` (one of ORDERS), weights N(0, 1).
+
+    The layer named ``z{i}`` is what the i-th sigmoid receives.
+    """
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    init = keras.initializers.RandomNormal(stddev=1.0, seed=keras.random.SeedGenerator(seed))
+    inputs = keras.Input((64,))
+    x = inputs
+    for i, units in enumerate(HIDDEN, start=1):
+        x = keras.layers.Dense(units, kernel_initializer=init, use_bias=order != ORDERS[0])(x)
+        if order == ORDERS[0]:
+            x = keras.layers.BatchNormalization(name=f"z{i}")(x)
+            x = keras.layers.Activation("sigmoid")(x)
+        else:
+            x = keras.layers.Activation("linear", name=f"z{i}")(x)
+            x = keras.layers.Activation("sigmoid")(x)
+            x = keras.layers.BatchNormalization()(x)
+    outputs = keras.layers.Dense(10, activation="softmax", kernel_initializer=init)(x)
+    return keras.Model(inputs, outputs)
 
 
 def run(out_dir, quick=True):
@@ -184,6 +212,52 @@ def run(out_dir, quick=True):
     bn_test = [row[6] for row in rows if row[1] == "yes" and row[0] >= 0.01 - 1e-12]
     r.check_at_least("with BN and population statistics, the worst test accuracy over scales 1 ... 0.01", min(bn_test), 0.7)
 
+    # -----------------------------------------------------------------------
+    # Step 2b. The order (notes 003: Affine -> Batch Norm -> Activation). The zoo's
+    # BN layers are in that order; we check it, then show what changes when BN moves
+    # after the activation. With a sigmoid the order decides whether the activation
+    # sees standardised inputs: BN first gives every sigmoid z with mean beta = 0 and
+    # std gamma = 1, where sigmoid' is near its 1/4; BN after the sigmoid leaves z =
+    # x W at the scale of the weights (N(0, 1) here), where most units saturate and
+    # sigmoid'(z) ~ 0 -- the vanishing gradient BN was meant to prevent.
+    # -----------------------------------------------------------------------
+    zoo_bn = zoo.create_model("dense_classifier", input_dim=64, num_classes=10, hidden_units=(8,), batch_norm=True, seed=0)
+    kinds = [type(layer).__name__ for layer in zoo_bn.layers if layer.name.startswith("hidden1")]
+    r.check("the zoo's batch_norm=True builds the notes' order: Dense -> BatchNormalization -> Activation (no Dense bias: "
+            "BN's beta replaces it)", kinds[:3] == ["Dense", "BatchNormalization", "Activation"]
+            and not zoo_bn.get_layer("hidden1").use_bias, expected="Dense, BatchNormalization, Activation",
+            measured=", ".join(kinds))
+    order_rows, slopes_by_order, order_acc = [], {}, {}
+    xb_order = xd[:256]
+    for order in ORDERS:
+        model = sigmoid_bn_network(order, seed=0)
+        probe = keras.Model(model.input, [model.get_layer(f"z{i}").output for i in range(1, len(HIDDEN) + 1)])
+        zs = [np.asarray(z, np.float64) for z in probe(xb_order, training=True)]
+        slopes = [float((1 / (1 + np.exp(-z)) * (1 - 1 / (1 + np.exp(-z)))).mean()) for z in zs]
+        saturated = float(np.mean([np.mean(np.abs(z) > 4.6) for z in zs]))  # sigmoid'(4.6) = 0.01
+        model.compile(optimizer=keras.optimizers.SGD(LEARNING_RATE), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        hist = model.fit(x_tr, y_tr, epochs=ORDER_EPOCHS, batch_size=32, verbose=0).history
+        slopes_by_order[order], order_acc[order] = slopes, hist["accuracy"][-1]
+        order_rows.append([order, *slopes, saturated, hist["accuracy"][-1]])
+    r.table(f"The order of BN and a sigmoid: 64-100x4-10, weights ~ N(0, 1), a batch of 256 digits (training mode), "
+            f"then SGD {LEARNING_RATE}, batch 32, {ORDER_EPOCHS} epochs",
+            ["order", *(f"mean sigmoid'(z), layer {i}" for i in range(1, len(HIDDEN) + 1)),
+             "share saturated (|z| > 4.6)", f"train accuracy after {ORDER_EPOCHS} epochs"], order_rows)
+    notes_order, swapped = ORDERS
+    r.check_at_least(f"{notes_order}: every sigmoid sees standardised inputs, smallest mean sigmoid'(z) over the layers",
+                     min(slopes_by_order[notes_order]), 0.15)
+    r.check_at_most(f"{swapped}: the sigmoids after layer 1 saturate, largest mean sigmoid'(z) over layers 2 ... "
+                    f"{len(HIDDEN)}", max(slopes_by_order[swapped][1:]), 0.1)
+    r.note(f"The order: with BN before each sigmoid (the notes' Affine -> BN -> Activation) every sigmoid sees inputs of "
+           f"mean 0 and std 1 and its mean slope is {min(slopes_by_order[notes_order]):.2f} or more in every layer; with BN "
+           f"after the sigmoid, {order_rows[1][-2]:.0%} of the units saturate and the mean slope after layer 1 is at most "
+           f"{max(slopes_by_order[swapped][1:]):.3f}. On digits this does not stop the network from training: after "
+           f"{ORDER_EPOCHS} epochs the training accuracy is {order_acc[notes_order]:.3f} in the notes' order and "
+           f"{order_acc[swapped]:.3f} in the other (BN after the sigmoid still re-standardises what the next layer "
+           "receives), so the report checks what the order changes -- the activations' slopes -- and not a speed it "
+           "does not show.")
+
     # The book's figure: one panel per initial scale, accuracy per epoch with and
     # without BN, plus a summary of the final accuracy against the scale.
     cols = min(4, len(scales) + 1)
@@ -259,6 +333,40 @@ def run(out_dir, quick=True):
                      f"vs {mean_spread(plain[:, 3])}")
     r.check("... and test accuracy no lower (within 0.01), mean over seeds", with_bn[:, 2].mean() >= plain[:, 2].mean() - 0.01,
             expected=">= without BN - 0.01", measured=f"{mean_spread(with_bn[:, 2])} vs {mean_spread(plain[:, 2])}")
+    # "드롭아웃 등의 필요성 감소" (less need for dropout): the same clean-label networks with Dropout(0.5), with and
+    # without BN. If BN already does dropout's job, adding dropout gains less with BN than without.
+    drop_of = {}
+    for bn in (False, True):
+        for seed in of_seeds:
+            (x_s, y_s), _ = small_split(x_all, y_all, OVERFIT_N, seed, noise=0.0)
+            model = zoo.create_model("dense_classifier", input_dim=64, num_classes=10, hidden_units=OVERFIT_HIDDEN,
+                                     batch_norm=bn, dropout=0.5, learning_rate=1e-3, seed=seed)
+            model.fit(np.tile(x_s, (OVERFIT_PASSES // 6, 1)), np.tile(y_s, OVERFIT_PASSES // 6), epochs=6,
+                      batch_size=32, shuffle=True, verbose=0)
+            drop_of.setdefault(bn, []).append(accuracy_and_loss(model, x_s, y_s) + accuracy_and_loss(model, x_te, y_te))
+    drop_plain, drop_bn = np.asarray(drop_of[False]), np.asarray(drop_of[True])
+    gain_plain, gain_bn = plain[:, 3] - drop_plain[:, 3], with_bn[:, 3] - drop_bn[:, 3]  # test-loss drop from dropout
+    r.table(f"Less need for dropout? Clean labels, {OVERFIT_N} digits, 64-256-256-10, seeds {of_seeds}: test loss "
+            "(test accuracy) with and without Dropout(0.5)",
+            ["batch norm", "no dropout", "Dropout(0.5)", "test-loss drop from dropout (seeds)"],
+            [["no", f"{plain[:, 3].mean():.3f} ({plain[:, 2].mean():.3f})", f"{drop_plain[:, 3].mean():.3f} "
+              f"({drop_plain[:, 2].mean():.3f})", mean_spread(gain_plain)],
+             ["yes", f"{with_bn[:, 3].mean():.3f} ({with_bn[:, 2].mean():.3f})", f"{drop_bn[:, 3].mean():.3f} "
+              f"({drop_bn[:, 2].mean():.3f})", mean_spread(gain_bn)]])
+    r.check("less need for dropout (notes 003): Dropout(0.5) lowers the test loss less in the BN network than in the "
+            "plain one, mean over seeds", gain_bn.mean() < gain_plain.mean(), expected="drop with BN < drop without",
+            measured=f"{mean_spread(gain_bn)} vs {mean_spread(gain_plain)}")
+    r.note(f"Less need for dropout: Dropout(0.5) lowers the test loss by {gain_plain.mean():.3f} without BN and by "
+           f"{gain_bn.mean():.3f} with it (seeds {gain_bn.min():+.3f} ... {gain_bn.max():+.3f}): with BN, dropout adds "
+           "little on average, but the seeds scatter around that mean by more than the mean itself -- weak evidence, "
+           "measured on clean labels where neither network overfits much.")
+    overlap = (with_bn[:, 2].min() <= plain[:, 2].max()) and (plain[:, 2].min() <= with_bn[:, 2].max())
+    r.note(("The test accuracies with and without BN overlap over the seeds "
+            f"({with_bn[:, 2].min():.3f} ... {with_bn[:, 2].max():.3f} against {plain[:, 2].min():.3f} ... "
+            f"{plain[:, 2].max():.3f}): the report claims no accuracy gain from BN here, only the lower test loss "
+            "and the narrower gap." if overlap else
+            f"The test accuracies with and without BN do not overlap over the seeds ({with_bn[:, 2].min():.3f} ... "
+            f"{with_bn[:, 2].max():.3f} against {plain[:, 2].min():.3f} ... {plain[:, 2].max():.3f})."))
     r.note(f"Batch normalisation against overfitting, clean labels: the test loss is {with_bn[:, 3].mean():.3f} with BN "
            f"against {plain[:, 3].mean():.3f} without, test accuracy {with_bn[:, 2].mean():.3f} against "
            f"{plain[:, 2].mean():.3f}: BN's mini-batch noise acts as a mild regulariser. It is mild: "

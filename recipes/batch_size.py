@@ -24,7 +24,7 @@ import numpy as np
 from recipes._recipe import Recipe, main_for
 
 TITLE = "Batch size, epochs and iterations (배치, 에포크, 이터레이션)"
-ORDER = 11
+ORDER = 13
 SOURCE = "notes 002 (4-2 batch GD / SGD / mini-batch; 4-5 epoch, batch size, iteration), notes 004 (Optimization: minibatch SGD)"
 
 # One small network for everything: the zoo's dense_classifier 64 -> 64 (ReLU) -> 10
@@ -131,6 +131,33 @@ def per_sample_gradients(model, x, y):
     n = len(x)
     return np.concatenate([np.einsum("ni,nj->nij", x, d1).reshape(n, -1), d1,
                            np.einsum("ni,nj->nij", h, d2).reshape(n, -1), d2], axis=1)
+
+
+def numpy_step_peak_bytes(x, y, hidden, seed=0):
+    """Peak bytes allocated (tracemalloc) by one forward and backward pass of a 64-hidden-10 ReLU/softmax network
+    in NumPy on the batch ``(x, y)``: the weights, the batch, the activations kept for backprop and the gradients."""
+    import tracemalloc
+
+    rng = np.random.default_rng(seed)
+    tracemalloc.start()
+    try:
+        xb = np.array(x, dtype=np.float64)
+        w1, b1 = rng.normal(0, math.sqrt(2 / xb.shape[1]), (xb.shape[1], hidden)), np.zeros(hidden)
+        w2, b2 = rng.normal(0, math.sqrt(2 / hidden), (hidden, 10)), np.zeros(10)
+        z1 = xb @ w1 + b1
+        h1 = np.maximum(z1, 0)
+        logits = h1 @ w2 + b2
+        p = np.exp(logits - logits.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        delta2 = p.copy()
+        delta2[np.arange(len(y)), y] -= 1
+        delta2 /= len(y)
+        grads = [h1.T @ delta2, delta2.sum(axis=0)]
+        delta1 = (delta2 @ w2.T) * (z1 > 0)
+        grads += [xb.T @ delta1, delta1.sum(axis=0)]
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 def run(out_dir, quick=True):
@@ -292,6 +319,19 @@ def run(out_dir, quick=True):
     r.check(f"stability: fraction of the first {DENSE_UPDATES} updates that raise the loss, batch GD == 0 and SGD >= 0.2",
             rises[labels[2]] == 0.0 and rises[labels[0]] >= 0.2, expected="GD 0, SGD >= 0.2",
             measured=", ".join(f"{k} {v:.2f}" for k, v in rises.items()))
+
+    # Memory (notes 002: batch GD "메모리를 크게 요구한다"). One update keeps, for the
+    # backward pass, every layer's values for every sample of the batch. We measure the
+    # peak memory of one forward-and-backward step of the same 64-64-10 network written
+    # in NumPy (tracemalloc counts NumPy's buffers) at batch 1, 32 and N.
+    peaks = {b: numpy_step_peak_bytes(x[:b], y[:b], HIDDEN[0]) for b in (1, MINI_BATCH, n)}
+    per_sample = {b: (peaks[b] - peaks[1]) / (b - 1) for b in (MINI_BATCH, n)}
+    r.table("Peak memory of one update (forward and backward, NumPy float64, tracemalloc)",
+            ["batch", "peak bytes", "bytes per sample above batch 1"],
+            [[b, peaks[b], per_sample.get(b, "-")] for b in peaks])
+    r.check_at_least(f"batch GD needs more memory: peak of one update at batch N = {n} over batch 1", peaks[n] / peaks[1], 10)
+    r.check_close("... in proportion to the batch: bytes per sample at batch N == at batch 32 (relative)", per_sample[n],
+                  per_sample[MINI_BATCH], atol=0.0, rtol=0.2)
 
     # -----------------------------------------------------------------------
     # Figures: loss against epochs, updates and wall time; gradient noise.

@@ -24,7 +24,7 @@ import numpy as np
 from recipes._recipe import Recipe, main_for
 
 TITLE = "Convolution and CNNs (합성곱 신경망)"
-ORDER = 16
+ORDER = 18
 SOURCE = ("notes 000 (CNN: image patch x kernel -> one feature-map pixel, sliding right; "
           "Convolution, Pool, Convolution, Pool); Saito chapter 7")
 

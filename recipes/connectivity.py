@@ -27,7 +27,7 @@ import numpy as np
 from recipes._recipe import Recipe, main_for
 
 TITLE = "Connectivity patterns (연결 패턴)"
-ORDER = 17
+ORDER = 19
 SOURCE = ("notes 001 (Connectivity Pattern: fully connected, convolutional, dilated, recurrent, "
           "skip/residual, random), notes 002 (2-1 FFNN vs RNN, 2-2 dense layer)")
 

@@ -25,7 +25,7 @@ import numpy as np
 from recipes._recipe import Recipe, main_for
 
 TITLE = "Cross-validation (교차 검증)"
-ORDER = 14
+ORDER = 16
 SOURCE = "notes 004 (Cross-validation with little data, k parts); Chollet section 4.3 (K-fold validation); Saito 6.5"
 
 # A zoo dense_classifier (64-64-64-10, ReLU, Adam) on a small stratified subset of

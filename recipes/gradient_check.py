@@ -265,9 +265,10 @@ def run(out_dir, quick=True):
     for hidden in COST_HIDDEN[: 2 if quick else None]:
         wide = init_mlp(x.shape[1], hidden, 3, seed=1)
         n = sum(v.size for v in wide.values())
-        t_num = _seconds(lambda: numerical_gradient(lambda: mlp_loss(wide, x, y), wide), repeat=1)
+        calls = []  # every loss evaluation the numerical gradient makes
+        t_num = _seconds(lambda: numerical_gradient(lambda: calls.append(1) or mlp_loss(wide, x, y), wide), repeat=1)
         t_bp = _seconds(lambda: mlp_backprop(wide, x, y), repeat=20)
-        cost_rows.append([f"NumPy MLP 4-{hidden}-3", n, 2 * n, t_num, t_bp, t_num / t_bp])
+        cost_rows.append([f"NumPy MLP 4-{hidden}-3", n, len(calls), t_num, t_bp, t_num / t_bp])
     t_tape = _seconds(lambda: _tape_gradient(model, loss_fn, xt, yt), repeat=5)
     cost_rows.append(["zoo dense_classifier 4-8-8-3 (Keras: loss in a tf.function, eager GradientTape)",
                       model.count_params(), 2 * model.count_params(), t_keras_numeric, t_tape,
@@ -275,6 +276,16 @@ def run(out_dir, quick=True):
     r.table("Cost: the numerical gradient against backpropagation (times on this machine; median of repeats "
             "for backprop)", ["network", "parameters", "loss evaluations (numerical)", "numerical (s)",
                                "backprop (s)", "ratio"], cost_rows)
+    numpy_rows = cost_rows[:-1]
+    r.check("the numerical gradient evaluates the loss twice per parameter (counted): evaluations == 2 x parameters, "
+            "every network", all(row[2] == 2 * row[1] for row in numpy_rows), expected="2 n",
+            measured="; ".join(f"{row[1]} parameters: {row[2]}" for row in numpy_rows))
+    # Times, not counts, so the bar is loose: the smallest measured ratio has been over 100. The Keras row
+    # is left out: at 4-8-8-3 an eager GradientTape call costs about as much as many tiny loss calls.
+    r.check("... so it costs far more than backprop's one forward and one backward pass: time ratio >= 10 in every "
+            "NumPy row, and larger for the larger network", all(row[5] >= 10 for row in numpy_rows)
+            and numpy_rows[-1][5] > numpy_rows[0][5], expected=">= 10, growing with the parameters",
+            measured=", ".join(f"{row[1]} parameters: {row[5]:.0f}x" for row in numpy_rows))
     r.note("Backpropagation gets every partial derivative from one forward and one backward pass; the numerical "
            "gradient needs two forward passes per parameter, so it is only a check, on small networks, of the "
            "backward pass that training uses. The relative error, not the absolute one, is the meaningful number: "

@@ -33,7 +33,7 @@ import numpy as np
 from recipes._recipe import Recipe, main_for
 
 TITLE = "Hyperparameter search (하이퍼파라미터 탐색)"
-ORDER = 13
+ORDER = 15
 SOURCE = ("notes 003 (하이퍼파라미터 찾기: validation data; random sampling and narrowing rather than grid); "
           "Saito section 6.5; Bergstra & Bengio 2012")
 

@@ -46,6 +46,21 @@ KERAS_EPSILON = 1e-7
 SWEEP_HALF_WIDTH = 3.0
 
 
+# Step 7: the regression and the Gaussian NLL. Full-batch Adam steps for the linear model
+# (enough to reach least squares within 2 %), and the Gaussian's fixed sigma.
+REGRESSION_EPOCHS, GAUSS_SIGMA = 400, 0.8
+
+
+def gaussian_log_pdf(y, mu, sigma):
+    """log N(y; mu, sigma^2) written from the density (works on tensors and arrays)."""
+    return -0.5 * math.log(2 * math.pi * sigma**2) - (y - mu) ** 2 / (2 * sigma**2)
+
+
+def gaussian_nll_dsigma(y, mu, sigma):
+    """d/dsigma of the mean Gaussian NLL: 1/sigma - mean (y - mu)^2 / sigma^3 (zero at sigma^2 = MSE)."""
+    return 1 / sigma - np.mean((y - mu) ** 2) / sigma**3
+
+
 def sse(y, t):
     """Sum of squared errors, E = 1/2 sum (y_k - t_k)^2 (notes 003)."""
     return 0.5 * np.sum((np.asarray(y) - np.asarray(t)) ** 2, axis=-1)
@@ -257,6 +272,58 @@ def run(out_dir, quick=True):
     r.check("GradientTape: d(accuracy)/dW is None (argmax is not differentiable), d(loss)/dW exists",
             g_acc is None and g_loss is not None and float(tf.norm(g_loss)) > 0,
             expected="None and a non-zero gradient", measured=f"{g_acc} and norm {float(tf.norm(g_loss)):.4g}")
+
+    # -----------------------------------------------------------------------
+    # Step 7. Regression (notes 002, 4-1: "회귀에서는 MSE"): a linear model on
+    # scikit-learn's diabetes data (442 patients, 10 features, a disease-progression
+    # score), trained by Keras on MSE, against the least-squares solution. Then the
+    # negative log-likelihood for a Gaussian instead of a Bernoulli / categorical
+    # output: with y ~ N(mu(x), sigma^2),
+    #     -log p(y | x) = 1/2 log(2 pi sigma^2) + (y - mu)^2 / (2 sigma^2),
+    # so the mean NLL is MSE / (2 sigma^2) plus a constant: the same minimiser, and
+    # gradients 1/(2 sigma^2) times MSE's (notes 000: NLL lets the model assume
+    # other distributions).
+    # -----------------------------------------------------------------------
+    from sklearn.datasets import load_diabetes
+    from sklearn.linear_model import LinearRegression
+    from sklearn.model_selection import train_test_split
+
+    xd, yd = load_diabetes(return_X_y=True)
+    yd = (yd - yd.mean()) / yd.std()  # a score of about unit scale, so one learning rate fits
+    xd_tr, xd_te, yd_tr, yd_te = train_test_split(xd.astype("float32"), yd.astype("float32"), test_size=0.25, random_state=0)
+    reg = keras.Sequential([keras.Input((xd.shape[1],)), keras.layers.Dense(1)])
+    reg.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
+    reg.fit(xd_tr, yd_tr, epochs=REGRESSION_EPOCHS, batch_size=len(xd_tr), verbose=0)
+    pred = np.asarray(reg(xd_te), np.float64)[:, 0]
+    mse_keras = float(reg.evaluate(xd_te, yd_te, verbose=0, batch_size=len(xd_te)))
+    mse_hand = float(np.mean((yd_te - pred) ** 2))
+    mse_ls = float(np.mean((yd_te - LinearRegression().fit(xd_tr, yd_tr).predict(xd_te)) ** 2))
+    mse_mean = float(np.mean((yd_te - yd_tr.mean()) ** 2))
+    r.table("Regression on MSE: scikit-learn's diabetes data (331 training, 111 test patients), a linear model",
+            ["model", "test MSE (target scaled to unit variance)"],
+            [["predict the training mean", mse_mean], [f"Keras Dense(1), loss='mse', Adam, {REGRESSION_EPOCHS} full-batch steps",
+                                                       mse_keras],
+             ["least squares (scikit-learn LinearRegression)", mse_ls]])
+    r.check_close("Keras's loss='mse' == mean (y - y_hat)^2 by hand (test set)", mse_keras, mse_hand, atol=1e-5, rtol=1e-5)
+    r.check_close("regression trained on MSE reaches the least-squares test MSE (relative)", mse_keras, mse_ls, atol=0.0,
+                  rtol=0.02)
+    r.check_at_most("... well below predicting the mean: test MSE / the mean's", mse_keras / mse_mean, 0.7)
+
+    sigma = GAUSS_SIGMA
+    with tf.GradientTape(persistent=True) as tape:
+        mu = reg(xd_tr)[:, 0]
+        t = tf.constant(yd_tr)
+        mse_t = tf.reduce_mean(tf.square(t - mu))
+        nll_t = -tf.reduce_mean(gaussian_log_pdf(t, mu, sigma))
+    g_mse, g_nll = tape.gradient(mse_t, reg.trainable_weights), tape.gradient(nll_t, reg.trainable_weights)
+    const = 0.5 * math.log(2 * math.pi * sigma**2)
+    r.check_close(f"Gaussian NLL (sigma = {sigma:g}) == 1/2 log(2 pi sigma^2) + MSE / (2 sigma^2)", float(nll_t),
+                  const + float(mse_t) / (2 * sigma**2), atol=1e-5)
+    r.check_close("... so its gradient is MSE's gradient / (2 sigma^2): the same minimiser, max |difference|",
+                  max(float(tf.reduce_max(tf.abs(a - b / (2 * sigma**2)))) for a, b in zip(g_nll, g_mse)), 0.0, atol=1e-6)
+    r.check_close("... and the sigma that maximises the likelihood is sqrt(MSE): d NLL / d sigma == 0 there",
+                  float(gaussian_nll_dsigma(yd_tr, np.asarray(mu, np.float64), math.sqrt(float(mse_t)))), 0.0, atol=1e-5)
+    del tape
 
     # -----------------------------------------------------------------------
     # Figures. First the losses themselves.

@@ -625,6 +625,35 @@ def run(out_dir, quick=True):
              f"f after {ADA_STEPS}"],
             [["AdaGrad", _fmt_pair(ada_rates[0]), _fmt_pair(ada_rates[-1]), d_ada, f(*ada_path[-1])],
              ["RMSprop", _fmt_pair(rms_rates[0]), _fmt_pair(rms_rates[-1]), d_rms, f(*rms_path[-1])]])
+    # AdaGrad's rates are per parameter (notes 002: "각 매개변수에 서로 다른 학습률"): at
+    # step 1, h = g*g, so coordinate i moves with eta / (|g_i| + eps) -- from (-7, 2) the
+    # gradient is (-0.7, 4), the rates 0.01 / 0.7 and 0.01 / 4, one per coordinate.
+    g_start = grad_f(np.array(START, dtype=np.float64))
+    r.check_close(f"AdaGrad's rate at step 1, per coordinate == eta / (|g_i| + eps), g = {_fmt_pair(g_start)}",
+                  ada_rates[0], ADA_RATE / (np.abs(g_start) + ADA_EPS), atol=0.0, rtol=1e-9)
+    r.check_close("... one rate per parameter: rate_x / rate_y == (|g_y| + eps) / (|g_x| + eps) (a single shared rate "
+                  "would give 1)", ada_rates[0][0] / ada_rates[0][1],
+                  (abs(g_start[1]) + ADA_EPS) / (abs(g_start[0]) + ADA_EPS), atol=0.0, rtol=1e-9)
+
+    # Adam = Momentum + RMSprop (notes 002: "RMSprop과 Momentum 두 가지를 합친 듯한 방법";
+    # notes 003 says Momentum + AdaGrad, whose forgetting form is RMSprop). The same gradients,
+    # fed to the notes' Momentum (alpha = beta_1) and RMSprop (rho = beta_2) rules, give
+    # Adam's step: Momentum's velocity is -eta/(1 - beta_1) times Adam's m, RMSprop's h is
+    # Adam's v, and Adam divides the one by the root of the other after the bias
+    # corrections 1 - beta^t. We run Adam on f and rebuild every step from the two.
+    adam, mom, rms = Adam(ADA_RATE), Momentum(ADA_RATE, alpha=BETA_1), RMSprop(ADA_RATE, rho=BETA_2)
+    w, worst, steps_adam = np.array(START, dtype=np.float64), 0.0, 50
+    for t in range(1, steps_adam + 1):
+        g = grad_f(w)
+        mom.update(w, g), rms.update(w, g)   # only their state (velocity, h) is used
+        m_from_momentum = -mom.v * (1 - BETA_1) / ADA_RATE
+        rebuilt = -ADA_RATE * (m_from_momentum / (1 - BETA_1**t)) / (np.sqrt(rms.h / (1 - BETA_2**t)) + adam.eps)
+        w_next = adam.update(w, g)
+        worst = max(worst, float(np.max(np.abs((w_next - w) - rebuilt))))
+        w = w_next
+    r.check_close(f"Adam = Momentum + RMSprop: each of {steps_adam} Adam steps == -eta m_hat / (sqrt(v_hat) + eps) built "
+                  f"from the Momentum velocity (alpha = {BETA_1:g}) and the RMSprop h (rho = {BETA_2:g}) of the same "
+                  "gradients, max |difference|", worst, 0.0, atol=1e-12)
     r.note(f"Both use the notes' AdaGrad rate {ADA_RATE:g} and epsilon {ADA_EPS:g} (the notes give RMSprop 0.001; "
            "the same rate for both makes the comparison fair). AdaGrad's h only grows: its effective rate falls like "
            f"1 / sqrt(t), and after {ADA_STEPS} steps it has covered {d0 - d_ada:.2f} of the {d0:.2f} to the minimum. "

@@ -30,7 +30,7 @@ import numpy as np
 from recipes._recipe import Recipe, main_for
 
 TITLE = "Overfitting: more data, a smaller model, deeper or wider, augmentation (과적합)"
-ORDER = 10
+ORDER = 11
 SOURCE = ("notes 002 section 6 (6-1 데이터의 양을 늘리기, 6-2 모델의 복잡도 줄이기), notes 004 (얼마나 깊어야 하나: "
           "depth vs width), notes 001 (Data augmentation)")
 

@@ -14,7 +14,9 @@ dropout is used where L2 alone is not enough (L2 against L2 + dropout); the
 penalties recomputed by hand against what Keras adds to the loss,
 ``L(W) = 1/N sum L_i + lambda R(W)``; dropout on at training and off at inference;
 and, whenever the Reuters files are found, the notes' own dropout model
-10000-256-Dropout(0.5)-128-Dropout(0.5)-46 against the same network without dropout.
+10000-256-Dropout(0.5)-128-Dropout(0.5)-46 against the same network without dropout on
+all 8,982 training newswires: at a fixed 10 epochs dropout wins, at the epoch chosen on
+validation it does not (the report says so, with the numbers).
 Source: notes 002 (6. 과적합을 막는 방법들: 6-3 L1/L2, 6-4 dropout; the Reuters
 dropout model), notes 004 (Regularization: L2, L1, elastic net, max norm, dropout;
 lambda too large underfits), notes 003 (Dropout: where weight decay is not enough;
@@ -30,7 +32,7 @@ from recipes.overfitting import (WIDE, accuracy_and_loss, digits, mean_spread, s
                                  train_full_batch)
 
 TITLE = "Overfitting and regularisation (과적합, 규제)"
-ORDER = 10
+ORDER = 12
 SOURCE = ("notes 002 section 6 (6-3 L1/L2, 6-4 dropout, the Reuters dropout model), notes 004 (Regularization: "
           "L2, L1, elastic net, max norm, dropout, lambda), notes 003 (Dropout)")
 
@@ -56,10 +58,19 @@ CANDIDATES_FULL = {
 }
 # The complex network of the dropout-versus-L2 comparison (full mode) and its seeds.
 COMPLEX, COMPLEX_SEEDS = (512, 512, 512), (0, 1)
-# The notes' Reuters example: the zoo's reuters_mlp with and without its Dropout(0.5),
-# Adam, batch 128, on 1000 newswires of the Keras training split (the notes give no
-# size; with little data the network overfits most) for 10 epochs, in both modes.
-REUTERS_SUBSET, REUTERS_EPOCHS = 1000, 10
+# The notes' Reuters example: the zoo's reuters_mlp with and without its Dropout(0.5) on
+# all 8,982 training newswires of the Keras split, of which 1,000 are held out to choose
+# the epoch (Chollet, *Deep Learning with Python*, ch. 3, holds out 1,000 of them the same
+# way). The notes give the model only; Adam 0.001, batch 128 and 10 epochs are the textbook
+# script's (the registry's reuters_mlp, zoo/reuters_mlp.py). Seeds draw the initial weights,
+# the dropout masks and the batch order; the validation newswires are the same for all.
+REUTERS_VALIDATION, REUTERS_EPOCHS, REUTERS_BATCH = 1000, 10, 128
+REUTERS_SEEDS_QUICK, REUTERS_SEEDS_FULL = (0,), (0, 1, 2)
+# Test-accuracy differences below this are not a result here: the three seeds of the
+# network without dropout span 1.5 points at their validation-chosen epochs (0.786 ... 0.801).
+REUTERS_NOISE = 0.015
+# Dropout rates for the layer-level check (the notes use 0.5 only).
+DROPOUT_RATES = (0.2, 0.5, 0.8)
 
 
 def setting(name, kwargs):
@@ -77,14 +88,15 @@ def penalty_by_hand(model, l1=0.0, l2=0.0):
     return sum(l1 * np.abs(w).sum() + l2 * (w**2).sum() for w in kernels(model))
 
 
-def fit_recording(model, x, y, x_test, y_test, *, epochs, batch=128, seed=0):
-    """``model.fit`` for ``epochs`` epochs, measuring train and test accuracy and loss after each (inference mode)."""
-    curves = {k: [] for k in ("train_acc", "train_loss", "test_acc", "test_loss")}
-    for epoch in range(epochs):
+def fit_recording(model, x, y, sets, *, epochs, batch=128):
+    """``model.fit`` on ``(x, y)`` for ``epochs`` epochs; after each, accuracy and loss (inference mode) on
+    every ``sets[name] = (x, y)``: ``{name: array (epochs, 2)}``."""
+    curves = {name: [] for name in sets}
+    for _ in range(epochs):
         model.fit(x, y, epochs=1, batch_size=batch, verbose=0, shuffle=True)
-        for key, value in zip(curves, accuracy_and_loss(model, x, y) + accuracy_and_loss(model, x_test, y_test)):
-            curves[key].append(value)
-    return curves
+        for name, (xs, ys) in sets.items():
+            curves[name].append(accuracy_and_loss(model, xs, ys))
+    return {name: np.asarray(c) for name, c in curves.items()}
 
 
 def run(out_dir, quick=True):
@@ -203,6 +215,7 @@ def run(out_dir, quick=True):
             [[net, label, *s_[:, [0, 4, 5]].mean(axis=0), mean_spread(s_[:, 4])]
              for net, pair in pairs.items() for label, s_ in zip(("L2 alone", "L2 + Dropout(0.5)"), pair)])
     gains = {net: b_[:, 4].mean() - a_[:, 4].mean() for net, (a_, b_) in pairs.items()}
+    loss_changes = {net: b_[:, 5].mean() - a_[:, 5].mean() for net, (a_, b_) in pairs.items()}
     if quick:
         r.note("Quick mode runs the dropout-on-top-of-L2 comparison in the 256-256 network only; the complex network "
                "that the notes' claim is about runs in full mode.")
@@ -213,15 +226,23 @@ def run(out_dir, quick=True):
                 f"raises the mean test accuracy (seeds {COMPLEX_SEEDS})", gains[net] > 0, expected="higher with dropout",
                 measured=f"{mean_spread(b_[:, 4])} vs {mean_spread(a_[:, 4])} (test loss {b_[:, 5].mean():.3f} vs "
                          f"{a_[:, 5].mean():.3f})")
+    # The other half of "helps": the test loss. Measured while writing this recipe, it is higher with
+    # dropout in every network (0.745 against 0.715 in the complex one), so the check records that.
+    r.check("NOT REPRODUCED (recorded as measured): dropout on top of the tuned L2 does not lower the test loss in any "
+            "network: loss with dropout - without, per network", all(v >= 0 for v in loss_changes.values()),
+            expected=">= 0 in every network",
+            measured="; ".join(f"{net}: {v:+.3f} ({b_[:, 5].mean():.3f} vs {a_[:, 5].mean():.3f})"
+                               for (net, v), (a_, b_) in zip(loss_changes.items(), pairs.values())))
     r.note("Dropout on top of the tuned L2, change in mean test accuracy: "
            + "; ".join(f"{net}: {g:+.3f}" for net, g in gains.items())
+           + "; change in mean test loss: " + "; ".join(f"{net}: {v:+.3f}" for net, v in loss_changes.items())
            + (f". In the {WIDE[0]}-{WIDE[1]} network L2 alone is about as good (the notes' claim does not hold there); "
               if abs(gains[list(pairs)[0]]) <= 0.005 else ". ")
-           + ("the gain appears in the larger network, which is the notes' condition ('when the network gets complex'). "
-              if not quick else "")
-           + ("With dropout the test loss is not lower than with L2 alone in any of these networks: dropout helps the "
-              "accuracy here, not the calibration of the probabilities."
-              if all(b_[:, 5].mean() >= a_[:, 5].mean() for a_, b_ in pairs.values()) else ""))
+           + ("the accuracy gain appears in the larger network, which is the notes' condition ('when the network gets "
+              "complex'). " if not quick else "")
+           + ("With dropout the test loss is higher than with L2 alone in every network: dropout helps the accuracy "
+              "here, not the test loss, so 'dropout helps where L2 is not enough' holds for the accuracy only."
+              if all(v >= 0 for v in loss_changes.values()) else ""))
 
     # -----------------------------------------------------------------------
     # Step 4. What Keras adds to the loss is the notes' lambda R(W). For each
@@ -270,6 +291,18 @@ def run(out_dir, quick=True):
     before_inf, after_inf = (np.asarray(t, np.float64) for t in probe(x_test, training=False))
     r.check_close("inference mode: the Dropout layer passes everything through, max |after - before|",
                   np.max(np.abs(after_inf - before_inf)), 0.0, atol=0.0)
+    # The rate varied (the notes fix 0.5; "비율을 0.5로 한다면 ... 절반의 뉴런을 사용하지 않음"): a Dropout
+    # layer on 100,000 ones silences a share equal to its rate and scales the rest by 1/(1 - rate).
+    rate_rows = []
+    for rate_v in DROPOUT_RATES:
+        out_v = np.asarray(keras.layers.Dropout(rate_v, seed=0)(np.ones((100, 1000), "float32"), training=True), np.float64)
+        rate_rows.append([rate_v, float(np.mean(out_v == 0)), float(out_v[out_v != 0].mean()), 1 / (1 - rate_v)])
+    r.table("Dropout(rate) in training mode on 100,000 ones: the share silenced and the survivors' value",
+            ["rate", "share silenced", "survivors' value", "1 / (1 - rate)"], rate_rows)
+    r.check("the rate varied: share silenced == rate (within 0.01) and survivors == 1/(1 - rate), rates "
+            + ", ".join(f"{v:g}" for v in DROPOUT_RATES),
+            all(abs(row[1] - row[0]) <= 0.01 and abs(row[2] - row[3]) <= 1e-5 * row[3] for row in rate_rows),
+            expected="rate, 1/(1 - rate)", measured="; ".join(f"{row[0]:g}: {row[1]:.4f}, {row[2]:.4f}" for row in rate_rows))
     # 1000 copies of one image in one batch: each row gets its own random mask.
     copies = np.asarray(probe(np.repeat(x_test[:1], 1000, axis=0), training=True)[1], np.float64)
     first = before_inf[0]
@@ -283,10 +316,13 @@ def run(out_dir, quick=True):
     # -----------------------------------------------------------------------
     # Step 6. The notes' own example: the Reuters newswire network
     # 10000 -> 256 -> Dropout(0.5) -> 128 -> Dropout(0.5) -> 46 against the same
-    # network without dropout, trained on the Keras training split (a subset in quick
-    # mode) and measured on all 2246 test newswires after every epoch.
+    # network without dropout, on all 8,982 training newswires (1,000 of them held out
+    # to choose the epoch), measured on all 2,246 test newswires after every epoch.
+    # Two readings of "dropout prevents overfitting": at the textbook's fixed 10 epochs,
+    # and at the epoch each network's validation loss chooses (early stopping), which is
+    # what a reader would deploy. Test accuracy and test loss are checked, not the gap.
     # -----------------------------------------------------------------------
-    n_reuters, reuters_epochs = REUTERS_SUBSET, REUTERS_EPOCHS
+    reuters_seeds = REUTERS_SEEDS_QUICK if quick else REUTERS_SEEDS_FULL
     reuters = None
     try:  # the loader's order: ZOO_DATA_DIR, the Keras cache, then the download (not with ZOO_OFFLINE=1)
         reuters = zoo.datasets.load("reuters")
@@ -296,34 +332,61 @@ def run(out_dir, quick=True):
                "do not depend on it.")
     reuters_curves = {}
     if reuters is not None:
-        from sklearn.model_selection import train_test_split
-
-        (xr, yr), (xr_test, yr_test) = reuters
-        xr, _, yr, _ = train_test_split(xr, yr, train_size=n_reuters, random_state=0)
-        rr = []
-        for label, rate_r in (("no dropout", 0.0), ("Dropout(0.5), the notes' model", 0.5)):
-            model = zoo.create_model("reuters_mlp", dropout=rate_r, seed=0)
-            c = fit_recording(model, xr, yr, xr_test, yr_test, epochs=reuters_epochs)
-            reuters_curves[label] = c
-            rr.append([label, c["train_acc"][-1], c["test_acc"][-1], c["train_acc"][-1] - c["test_acc"][-1],
-                       c["train_loss"][-1], c["test_loss"][-1], min(c["test_loss"]), int(np.argmin(c["test_loss"])) + 1])
-        r.table(f"Reuters, {len(yr)} training newswires, reuters_mlp (Adam 0.001, batch 128), {reuters_epochs} epochs; "
-                f"test = all {len(yr_test)} test newswires",
-                ["model", "train accuracy", "test accuracy", "gap", "train loss", "test loss (last epoch)",
-                 "lowest test loss", "at epoch"], rr)
-        plain, drop = rr
-        r.check_at_least("Reuters without dropout overfits: train - test accuracy", plain[3], 0.1)
-        r.check("Reuters: Dropout(0.5) narrows the train/test accuracy gap", drop[3] < plain[3] - 0.02,
-                expected="gap(dropout) < gap(none) - 0.02", measured=f"{drop[3]:.3f} vs {plain[3]:.3f}")
-        r.check_at_most("Reuters: Dropout(0.5) lowers the test loss after the last epoch: with / without dropout",
-                        drop[5] / plain[5], 1.0)
-        r.note(f"Reuters (the notes' example; {len(yr)} of the 8982 training newswires, because the network "
-               "overfits most with little data -- on the whole split, in a trial while writing this recipe, the two "
-               "networks ended 12 epochs with the same gap): without dropout the network reaches {plain[1]:.1%} training accuracy against {plain[2]:.1%} test, "
-               f"and its test loss climbs after epoch {plain[7]} while the training loss keeps falling. With "
-               f"Dropout(0.5) the gap is {drop[3]:.3f} instead of {plain[3]:.3f} and the last test loss {drop[5]:.3f} "
-               f"instead of {plain[5]:.3f}; its test accuracy is {drop[2]:.1%} against {plain[2]:.1%} -- dropout also slows "
-               f"the learning (see the curves). The notes give no epoch count; we train {reuters_epochs} epochs.")
+        (xr_all, yr_all), (xr_test, yr_test) = reuters
+        order = np.random.default_rng(0).permutation(len(xr_all))
+        val, train = order[:REUTERS_VALIDATION], order[REUTERS_VALIDATION:]
+        xr, yr = xr_all[train], yr_all[train]
+        sets = {"val": (xr_all[val], yr_all[val]), "test": (xr_test, yr_test)}
+        models_r = {"no dropout": 0.0, "Dropout(0.5), the notes' model": 0.5}
+        per = {label: [] for label in models_r}  # per seed: chosen epoch, test acc/loss there, lowest test loss, last epoch
+        for seed in reuters_seeds:
+            for label, rate_r in models_r.items():
+                model = zoo.create_model("reuters_mlp", dropout=rate_r, seed=seed)
+                c = fit_recording(model, xr, yr, sets, epochs=REUTERS_EPOCHS, batch=REUTERS_BATCH)
+                chosen_epoch = int(np.argmin(c["val"][:, 1]))
+                train_acc = accuracy_and_loss(model, xr, yr)[0]
+                per[label].append([chosen_epoch + 1, *c["test"][chosen_epoch], c["test"][:, 1].min(), *c["test"][-1],
+                                   train_acc - c["test"][-1, 0], c["val"][-1, 1] / c["val"][:, 1].min()])
+                reuters_curves.setdefault(label, c)  # the first seed's curves for the figure
+        per = {label: np.asarray(v) for label, v in per.items()}
+        plain, drop = per.values()
+        r.table(f"Reuters, all {len(yr_all)} training newswires ({len(yr)} trained on, {REUTERS_VALIDATION} held out to "
+                f"choose the epoch), reuters_mlp, Adam 0.001, batch {REUTERS_BATCH}, {REUTERS_EPOCHS} epochs; test = all "
+                f"{len(yr_test)} test newswires; mean over seeds {reuters_seeds} (test accuracy per seed in the last columns)",
+                ["model", "epoch chosen on validation loss (per seed)", "test accuracy at that epoch",
+                 "test loss at that epoch", "lowest test loss (any epoch)", f"test accuracy after epoch {REUTERS_EPOCHS}",
+                 f"test loss after epoch {REUTERS_EPOCHS}", "train - test accuracy after the last epoch",
+                 "validation-chosen test accuracy (seeds)", f"epoch-{REUTERS_EPOCHS} test accuracy (seeds)"],
+                [[label, ", ".join(str(int(e)) for e in v[:, 0]), *v[:, 1:7].mean(axis=0), mean_spread(v[:, 1]),
+                  mean_spread(v[:, 4])] for label, v in per.items()])
+        r.check_at_least(f"Reuters without dropout overfits: its validation loss after epoch {REUTERS_EPOCHS} over its "
+                         "lowest (mean over seeds)", plain[:, 7].mean(), 1.1)
+        r.check(f"at the textbook's fixed {REUTERS_EPOCHS} epochs, Dropout(0.5) gives a higher test accuracy AND a lower "
+                "test loss than none, in every seed", bool(np.all(drop[:, 4] > plain[:, 4]) and np.all(drop[:, 5] < plain[:, 5])),
+                expected="both, every seed",
+                measured=f"accuracy {mean_spread(drop[:, 4])} vs {mean_spread(plain[:, 4])}; "
+                         f"loss {mean_spread(drop[:, 5])} vs {mean_spread(plain[:, 5])}")
+        acc_gain = drop[:, 1].mean() - plain[:, 1].mean()
+        loss_gain = plain[:, 3].mean() - drop[:, 3].mean()
+        r.check(f"NOT REPRODUCED (recorded as measured): at the epoch chosen on validation, Dropout(0.5) does not raise "
+                f"the test accuracy beyond the seed noise ({REUTERS_NOISE:.1%}): dropout - none",
+                abs(acc_gain) <= REUTERS_NOISE, expected=f"|difference| <= {REUTERS_NOISE:g}",
+                measured=f"{acc_gain:+.4f} ({mean_spread(drop[:, 1])} vs {mean_spread(plain[:, 1])})")
+        r.check("NOT REPRODUCED (recorded as measured): dropout's lowest test loss over the epochs is not lower than "
+                "none's: none - dropout (a positive value would be a gain)", loss_gain <= 0.02,
+                expected="<= 0.02", measured=f"{loss_gain:+.4f} ({drop[:, 3].mean():.4f} vs {plain[:, 3].mean():.4f})")
+        r.note(f"Reuters, the notes' own dropout model, on all {len(yr_all)} training newswires ({REUTERS_VALIDATION} held "
+               f"out to choose the epoch) and {len(reuters_seeds)} seed(s). What the notes say holds in one reading only. "
+               f"Trained for the textbook's fixed {REUTERS_EPOCHS} epochs, the network without dropout overfits (its "
+               f"validation loss ends {plain[:, 7].mean():.2f} x its lowest) and Dropout(0.5) ends with a higher test accuracy "
+               f"({drop[:, 4].mean():.1%} against {plain[:, 4].mean():.1%}) and a lower test loss ({drop[:, 5].mean():.3f} "
+               f"against {plain[:, 5].mean():.3f}). But a reader who stops each network at the epoch its validation loss "
+               f"chooses gets no gain from dropout: test accuracy {drop[:, 1].mean():.1%} against {plain[:, 1].mean():.1%} "
+               f"(difference {acc_gain:+.1%}, inside the {REUTERS_NOISE:.1%} spread of seeds), and the lowest test loss "
+               f"reached at any epoch is {drop[:, 3].mean():.3f} with dropout against {plain[:, 3].mean():.3f} without. "
+               "So on this data dropout protects a network that is trained too long; it does not make a better network "
+               "than early stopping does. Dropout rates 0.2 and 0.3, tried while writing this recipe (seeds 0 and 1), "
+               "gave the same picture (validation-chosen test accuracy 0.791 ... 0.804).")
 
     # -----------------------------------------------------------------------
     # Figures.
@@ -399,18 +462,20 @@ def run(out_dir, quick=True):
 
     if reuters_curves:
         fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
-        epochs = np.arange(1, reuters_epochs + 1)
+        epochs = np.arange(1, REUTERS_EPOCHS + 1)
         for (label, c), color in zip(reuters_curves.items(), ("C0", "C3")):
-            axes[0].plot(epochs, c["train_acc"], "--", color=color, label=f"{label}: train")
-            axes[0].plot(epochs, c["test_acc"], "o-", ms=3, color=color, label=f"{label}: test")
-            axes[1].plot(epochs, c["train_loss"], "--", color=color, label=f"{label}: train")
-            axes[1].plot(epochs, c["test_loss"], "o-", ms=3, color=color, label=f"{label}: test")
-        axes[0].set(xlabel="epoch", ylabel="accuracy (inference mode)", title="accuracy")
+            for ax, col in ((axes[0], 0), (axes[1], 1)):
+                ax.plot(epochs, c["val"][:, col], "--", color=color, label=f"{label}: validation")
+                ax.plot(epochs, c["test"][:, col], "o-", ms=3, color=color, label=f"{label}: test")
+            best = int(np.argmin(c["val"][:, 1]))
+            for ax in axes:
+                ax.axvline(best + 1, color=color, ls=":", lw=1)
+        axes[0].set(xlabel="epoch", ylabel="accuracy (inference mode)", title="accuracy (dotted: epoch chosen on validation loss)")
         axes[1].set(xlabel="epoch", ylabel="cross-entropy", title="loss")
         for ax in axes:
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8)
-        fig.suptitle(f"The notes' Reuters model with and without dropout, {len(yr)} training newswires")
+        fig.suptitle(f"The notes' Reuters model with and without dropout, {len(yr)} training newswires, seed {reuters_seeds[0]}")
         fig.tight_layout()
         r.figure(fig, "reuters_dropout.png")
         plt.close(fig)

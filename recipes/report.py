@@ -17,8 +17,12 @@ from pathlib import Path
 from recipes._recipe import Result, md_text
 from zoo import files
 
+#: The Korean fonts the page asks for, first installed wins: the titles carry the notes' Korean
+#: terms, which a Latin-only sans-serif draws as boxes (Linux: fonts-noto-cjk; Windows: Malgun
+#: Gothic; macOS: Apple SD Gothic Neo). See docs/recipes.md.
+FONTS = '"Noto Sans CJK KR","Noto Sans KR","Malgun Gothic","Apple SD Gothic Neo","NanumGothic",sans-serif'
 #: The page around the rendered Markdown: readable widths, bordered tables, failures in red.
-_STYLE = ("body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em;line-height:1.4}"
+_STYLE = ("body{font-family:" + FONTS + ";max-width:1100px;margin:auto;padding:1em;line-height:1.4}"
           "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left;"
           "vertical-align:top}th{background:#f4f4f4}td strong{color:#b00}img{max-width:100%}"
           "pre{background:#f4f4f4;padding:.5em;overflow:auto}code{background:#f4f4f4}")
@@ -47,7 +51,26 @@ def report_markdown(results: list[Result], seconds: float, *, quick: bool) -> st
         for t in r.tables:
             md += ["", f"**{md_text(t.title)}**", "", t.markdown()]
         md += [f"![{f}]({r.name}/{f})\n" for f in r.figures]
-    return "\n".join(md) + "\n"
+    return "\n".join(md + coverage_markdown(results)) + "\n"
+
+
+def coverage_markdown(results: list[Result]) -> list[str]:
+    """The report's last section: what the notes say that the report does not reproduce (left out, with the
+    reason; measured and found not to hold, from the checks named ``NOT REPRODUCED``), and where a note is
+    factually wrong, with a source. The lists live in :mod:`recipes._coverage`."""
+    from recipes import _coverage
+
+    md = ["", '<a id="not-reproduced"></a>', "", "## What the notes say that this report does not reproduce, and why", "",
+          "Measured, and found not to hold in the setting the recipe states (the check records the measurement):", ""]
+    measured = [(r, c) for r in results for c in r.checks if c.name.startswith(_coverage.NOT_REPRODUCED)]
+    md += [f"- [{md_text(r.title)}](#{r.name}): {md_text(c.name)} — measured {md_text(c.measured)}" for r, c in measured]
+    md += ["- (none in this run)"] if not measured else []
+    md += ["", "Left out on purpose:", "", "| note | what it says | why the report does not reproduce it |", "|---|---|---|"]
+    md += [f"| {md_text(e['note'])} | {md_text(e['says'])} | {md_text(e['why'])} |" for e in _coverage.NOT_COVERED]
+    md += ["", "Where a note is factually wrong:", "", "| note | what it says | what is right | source |", "|---|---|---|---|"]
+    md += [f"| {md_text(e['note'])} | {md_text(e['says'])} | {md_text(e['fact'])} | {md_text(e['source'])} |"
+           for e in _coverage.WRONG]
+    return md
 
 
 def render_html(markdown_text: str, *, title: str = "Textbook recipes report") -> str:

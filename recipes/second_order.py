@@ -25,7 +25,7 @@ import numpy as np
 from recipes._recipe import Recipe, main_for
 
 TITLE = "A second-order step: Newton's method against gradient descent (2차 최적화)"
-ORDER = 7
+ORDER = 8
 SOURCE = "notes 001 (Optimizer: ... Second Order); Nocedal & Wright ch. 2-3"
 
 # The book's bowl and start (as in the optimizers recipe).

@@ -27,7 +27,7 @@ import numpy as np
 from recipes._recipe import Recipe, main_for
 
 TITLE = "Softmax classifier (소프트맥스)"
-ORDER = 12
+ORDER = 14
 SOURCE = ("notes 004 (L(W) = 1/N sum L_i + lambda R(W), L2 R(W) = sum W^2, softmax loss "
           "L_i = -log(e^{s_k} / sum_j e^{s_j}), minibatch SGD), notes 000 (NLL); CS231n lecture 3")
 

@@ -5,7 +5,9 @@ backpropagation multiplies the error by the activation's derivative once per
 layer, and the sigmoid's derivative is at most 1/4, so "the nearer a layer is to
 the input, the smaller its gradient" (notes 000) -- and why ReLU fixes it. We
 measure the gradient norm of every layer of a 10-hidden-layer network on digits
-for sigmoid, tanh and ReLU (figure), check the gradients of ``tf.GradientTape``
+for sigmoid, tanh and ReLU (figure); then when tanh's gradient vanishes too (notes 002
+names sigmoid and tanh): small initial weights over depth and saturated units, but not
+with Xavier's weights, measured at 10 and 30 layers; check the gradients of ``tf.GradientTape``
 against the chain rule written out in NumPy, show that the early sigmoid layers
 barely move during training, then build an exploding case (ReLU with too large
 initial weights: the loss turns NaN at the first epoch) and keep it finite with
@@ -44,6 +46,21 @@ NETWORKS = {
     "ReLU (He)": ("relu", "he_normal"),
     f"ReLU, N(0, {EXPLODING_STD}²) (exploding)": ("relu", "large"),
 }
+# tanh's cases (step 2b): depths, and (initializer, input scale) per case. The weight
+# scale g multiplies the fan-in standard deviation 1/sqrt(n_in) (LeCun's, = Xavier's for
+# the square 32 x 32 layers); the saturated case starts every hidden bias at 2, where
+# tanh'(2) = 0.07, so every unit sits on tanh's flat part.
+TANH_DEPTHS = (10, 30)
+TANH_XAVIER = "Xavier"
+TANH_SMALL = "small weights, g = 0.5"
+TANH_SATURATED = "Xavier, hidden biases 2 (saturated)"
+TANH_LARGE = "large weights, g = 4"
+TANH_CASES = {
+    TANH_XAVIER: ("glorot_uniform", 0.0),
+    TANH_SMALL: (("fan_in", 0.5), 0.0),
+    TANH_SATURATED: ("glorot_uniform", 2.0),
+    TANH_LARGE: (("fan_in", 4.0), 0.0),
+}
 # Training: plain SGD (adaptive optimizers such as Adam rescale each gradient and
 # so hide the vanishing), learning rate 0.1, batch 32.
 TRAIN_RATE = 0.1
@@ -53,7 +70,7 @@ EXPLODE_RATE, CLIPNORM = 0.01, 1.0
 
 
 def make_initializer(kind, seed):
-    """A Keras initializer. ``"large"`` draws from N(0, EXPLODING_STD^2).
+    """A Keras initializer. ``"large"`` draws from N(0, EXPLODING_STD^2), ``("fan_in", g)`` from N(0, g^2 / n_in).
 
     An initializer *instance* with an integer seed (or none) returns the same
     matrix at every call, so every 32 x 32 layer would get identical weights; a
@@ -63,6 +80,9 @@ def make_initializer(kind, seed):
 
     if kind == "large":
         return keras.initializers.RandomNormal(stddev=EXPLODING_STD, seed=keras.random.SeedGenerator(seed))
+    if isinstance(kind, tuple):  # ("fan_in", g): N(0, g^2 / n_in)
+        return keras.initializers.VarianceScaling(scale=kind[1] ** 2, mode=kind[0], distribution="untruncated_normal",
+                                                  seed=keras.random.SeedGenerator(seed))
     return kind
 
 
@@ -212,6 +232,68 @@ def run(out_dir, quick=True):
             measured="factors " + ", ".join(f"{row[3]:.3f}" for row in factor_rows))
     mean_factor = math.exp(np.mean([math.log(row[3]) for row in factor_rows]))
     r.check_at_most("sigmoid: geometric-mean shrink factor per layer", mean_factor, 0.5)
+
+    # -----------------------------------------------------------------------
+    # Step 2b. tanh (notes 002: sigmoid AND tanh make gradients vanish). tanh's slope
+    # is 1 at z = 0, so with Xavier's weights the 10-layer network above keeps its
+    # gradient. Going back one layer multiplies the error delta by W^T and by tanh'(z):
+    # per layer, roughly (weight scale g) x (typical tanh'(z)). It vanishes when that
+    # product is below 1 over many layers: (a) small initial weights, g < 1, where
+    # tanh is nearly linear and the factor is ~g, so depth D costs ~g^D; (b) saturation,
+    # |z| large, where tanh'(z) ~ 0 -- here every hidden bias starts at 2. Xavier (g ~ 1 for square layers) keeps the product near
+    # 1. Large weights everywhere (g = 4) saturate most units too, but W's size more
+    # than makes up for tanh' and the gradient grows towards the input instead.
+    # We measure delta_l = dL/dz_l (the error each layer passes back) and the
+    # first layer's weight gradient, at depths 10 and 30.
+    # -----------------------------------------------------------------------
+    tanh_rows, tanh_ratio, tanh_w1 = [], {}, {}
+    for depth in TANH_DEPTHS:
+        for label, (init, bias) in TANH_CASES.items():
+            model = zoo.create_model("dense_classifier", input_dim=64, num_classes=10, hidden_units=(HIDDEN[0],) * depth,
+                                     activation="tanh", kernel_initializer=make_initializer(init, seed=0),
+                                     optimizer="sgd", learning_rate=TRAIN_RATE, seed=0)
+            for layer in dense_layers(model)[:-1]:
+                layer.bias.assign(np.full(layer.bias.shape, bias, dtype="float32"))
+            grads, deltas, zs = chain_rule_gradients(model, xb, yb, "tanh")
+            slope = [float(DERIVATIVE["tanh"](z).mean()) for z in zs[:-1]]
+            saturated = float(np.mean([np.mean(np.abs(np.tanh(z)) > 0.99) for z in zs[:-1]]))
+            ratio = float(np.linalg.norm(deltas[0]) / np.linalg.norm(deltas[-2]))
+            tanh_ratio[label, depth], tanh_w1[label, depth] = ratio, float(np.linalg.norm(grads[0]))
+            tanh_rows.append([label, depth, slope[0], slope[-1], saturated, ratio, tanh_w1[label, depth]])
+    for row in tanh_rows:
+        row.append(row[-1] / tanh_w1[TANH_XAVIER, row[1]])
+    r.table(f"tanh: when its gradient vanishes. Hidden layers of {HIDDEN[0]} units, one batch of {BATCH} digits; "
+            "delta_l = dL/dz_l, the error layer l passes back",
+            ["tanh network", "hidden layers", "mean tanh'(z), layer 1", "mean tanh'(z), last hidden",
+             "share of units saturated (|tanh| > 0.99)", "||delta_1|| / ||delta_last hidden||", "||dL/dW_1||",
+             "||dL/dW_1|| / Xavier's at that depth"], tanh_rows)
+    deep, shallow = max(TANH_DEPTHS), min(TANH_DEPTHS)
+    r.check_at_most(f"tanh vanishes with small initial weights ({TANH_SMALL}): ||delta_1|| / ||delta_last|| at "
+                    f"{deep} layers", tanh_ratio[TANH_SMALL, deep], 1e-6)
+    r.check_at_most(f"... and the loss grows with depth: the same ratio at {shallow} layers is larger but already small",
+                    tanh_ratio[TANH_SMALL, shallow], 1e-2)
+    r.check_at_most(f"... so the first layer learns ~nothing: its ||dL/dW_1|| over Xavier's at {deep} layers",
+                    tanh_w1[TANH_SMALL, deep] / tanh_w1[TANH_XAVIER, deep], 1e-3)
+    r.check_at_most(f"tanh vanishes by saturation ({TANH_SATURATED}): mean tanh'(z) of layer 1",
+                    tanh_rows[[r_[0] for r_ in tanh_rows].index(TANH_SATURATED)][2], 0.2)
+    r.check_at_most(f"... and the saturated layers cut the error they pass back: ||delta_1|| / ||delta_last|| at "
+                    f"{shallow} layers", tanh_ratio[TANH_SATURATED, shallow], 1e-4)
+    r.check_at_least(f"a good initialisation prevents it: tanh with Xavier keeps ||delta_1|| / ||delta_last|| "
+                     f"above 0.05 even at {deep} layers (small weights: below 1e-6)", tanh_ratio[TANH_XAVIER, deep], 0.05)
+    r.check(f"... and within [0.1, 10] at {shallow} layers", 0.1 <= tanh_ratio[TANH_XAVIER, shallow] <= 10,
+            expected="in [0.1, 10]", measured=f"{tanh_ratio[TANH_XAVIER, shallow]:.3g}")
+    r.check_at_least(f"large weights ({TANH_LARGE}) saturate tanh's units but do not make the gradient vanish: "
+                     f"||delta_1|| / ||delta_last|| at {shallow} layers (it grows: exploding)",
+                     tanh_ratio[TANH_LARGE, shallow], 10)
+    r.note("tanh, notes 002's second vanishing activation: with Xavier's weights its gradient keeps its scale (the "
+           f"10-layer table above, and {tanh_ratio[TANH_XAVIER, deep]:.2f} of it left after {deep} layers), because tanh'(0) "
+           f"= 1 where sigmoid'(0) = 1/4. It vanishes when each layer's factor g x tanh'(z) stays below 1: with small "
+           f"weights ({TANH_SMALL}) the error left at layer 1 is {tanh_ratio[TANH_SMALL, shallow]:.1e} after {shallow} "
+           f"layers and {tanh_ratio[TANH_SMALL, deep]:.1e} after {deep}; with Xavier's weights but every unit saturated "
+           f"(mean tanh' {tanh_rows[[r_[0] for r_ in tanh_rows].index(TANH_SATURATED)][2]:.2f} in layer 1) "
+           f"it is {tanh_ratio[TANH_SATURATED, shallow]:.1e} after {shallow} layers. "
+           "Saturation is not vanishing by itself: with weights 4x Xavier's most units are saturated, yet the large W "
+           "multiplies the error by more than tanh' takes away, and the gradient explodes instead.")
 
     # -----------------------------------------------------------------------
     # Step 3. What it does to training. Both deep networks train with plain SGD;

@@ -22,7 +22,7 @@ import numpy as np
 from recipes._recipe import Recipe, main_for
 
 TITLE = "Weight initialisation (가중치 초기값)"
-ORDER = 8
+ORDER = 9
 SOURCE = "notes 003 (가중치 초기값: Xavier, He, uniform weights); Saito section 6.2"
 
 # The book's experiment: 1000 samples, 100 features, 5 layers of 100 units.

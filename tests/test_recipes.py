@@ -19,6 +19,7 @@ def test_recipe_checks_pass_in_quick_mode(name, tmp_path):
     failed = [f"{c.name}: measured {c.measured}, expected {c.expected}" for c in result.checks if not c.passed]
     assert result.checks, "a recipe must check something"
     assert not failed, failed
+    assert not unformatted_fields(rendered_text(result)), "a replacement field was printed unformatted (a missing f?)"
     for figure in result.figures:
         assert (tmp_path / figure).read_bytes()[:4] == b"\x89PNG"
 
@@ -81,6 +82,7 @@ def test_report_tables_keep_their_columns(tmp_path):
     assert "max |difference| of a 2-D array" in page and "<strong>FAIL</strong>" in page
     assert "<pre><code>Traceback | here" in page  # the note's fence became a code block
     assert "&lt;b&gt;" in page and "<b>" not in page  # a cell's text never becomes markup
+    assert 'font-family:"Noto Sans CJK KR"' in page  # the Korean terms ask for a CJK font by name
 
 
 def test_report_of_real_recipes_renders(tmp_path):
@@ -113,3 +115,77 @@ def test_word2vec_speed_sentence_follows_the_numbers():
 
     assert _speed_sentence({1: 100.0, 0: 300.0}).startswith("CBOW trained 300 words/second and skip-gram 100")
     assert "skip-gram was 2.0 times as fast" in _speed_sentence({1: 200.0, 0: 100.0})
+
+
+def test_recipe_orders_are_unique():
+    """Each recipe has its own place in the report: two equal ORDER values would leave the order to the names."""
+    orders = {name: header["ORDER"] for name, header in recipes._headers().items()}
+    shared = {o: sorted(n for n in orders if orders[n] == o) for o in orders.values() if list(orders.values()).count(o) > 1}
+    assert not shared, f"recipes sharing an ORDER value: {shared}"
+
+
+# A replacement field left in text: ``{name}``, ``{name[1]:.1%}``, ``{a.b!r}`` -- what an
+# f-string without its ``f`` prints. Not the math of ``delta_{l+1}``, ``s_{y_i}`` or
+# ``e^{s_j}`` (a sub- or superscript: the brace follows ``_`` or ``^``).
+UNFORMATTED = re.compile(r"(?<![_^])\{[A-Za-z_]\w*(?:\[[^\]{}]*\]|\.[A-Za-z_]\w*)*(?:![rsa])?(?::[^{}]*)?\}")
+REPORT_CALLS = {"note", "check", "check_close", "check_at_least", "check_at_most", "table"}
+
+
+def unformatted_fields(text: str) -> list[str]:
+    return UNFORMATTED.findall(text)
+
+
+def test_unformatted_field_pattern():
+    assert unformatted_fields("reaches {plain[1]:.1%} training accuracy") == ["{plain[1]:.1%}"]
+    assert unformatted_fields("{x!r} and {model.name}") == ["{x!r}", "{model.name}"]
+    assert unformatted_fields("||W_{l+1}||_2, delta_{l+1}, W_{ij}, s_{y_i}, e^{s_j}, a set {1, 2}") == []
+
+
+@pytest.mark.parametrize("name", recipes.available())
+def test_recipe_source_has_no_string_that_should_be_an_fstring(name):
+    """No plain (not f-) string literal inside a report call (note, check*, table) of a recipe has a
+    replacement field: ``r.note(f"..." "... {plain[1]:.1%} ...")`` would print the braces into the report.
+    Read token by token, because the parser merges a plain literal into the f-string beside it."""
+    import ast
+    import io
+    import tokenize
+    from pathlib import Path
+
+    source = Path(recipes.__path__[0], f"{name}.py").read_text(encoding="utf-8")
+    lines = set()
+    for call in ast.walk(ast.parse(source)):
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr in REPORT_CALLS:
+            lines.update(range(call.lineno, call.end_lineno + 1))
+    found = []
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        prefix = re.match(r"[A-Za-z]*", tok.string).group().lower()
+        if tok.type == tokenize.STRING and tok.start[0] in lines and "f" not in prefix:
+            found += [f"line {tok.start[0]}: {f}" for f in unformatted_fields(tok.string)]
+    assert not found, f"recipes/{name}.py: plain strings with a replacement field (a missing f?): {found}"
+
+
+def rendered_text(result: Result) -> str:
+    """Everything of a result that the report prints."""
+    parts = [result.title, result.source, *result.notes]
+    parts += [f"{c.name} {c.expected} {c.measured}" for c in result.checks]
+    for t in result.tables:
+        parts += [t.title, *map(str, t.columns), *(str(v) for row in t.rows for v in row)]
+    return "\n".join(parts)
+
+
+def test_report_says_what_it_does_not_reproduce(tmp_path):
+    """The last section lists the checks that record a claim not reproduced, every claim left out with its
+    reason, and every factual error of the notes with a source; it renders like the rest."""
+    from recipes import _coverage
+
+    result = synthetic_result(tmp_path)
+    result.checks.append(Check(f"{_coverage.NOT_REPRODUCED}: dropout does not raise the test accuracy", "<= 0.015",
+                               "+0.0001", True))
+    write_report(tmp_path, [result], 1.0, quick=True)
+    text, page = assert_report_renders(tmp_path)
+    section = text[text.index("## What the notes say that this report does not reproduce, and why"):]
+    assert "dropout does not raise the test accuracy — measured +0.0001" in section
+    assert all(md_text(e["why"]) in section for e in _coverage.NOT_COVERED)
+    assert all(md_text(e["fact"]) in section and md_text(e["source"]) in section for e in _coverage.WRONG)
+    assert _coverage.WRONG and all(e["source"].strip() for e in _coverage.WRONG)  # a correction names its source
+    assert 'id="not-reproduced"' in page
