@@ -149,11 +149,26 @@ def test_cpu_kind_from_flags_and_onednn_ceiling(flags, environ, kind):
     (LAPTOP, {"ZOO_BFLOAT16": "1"}, "bfloat16_dense"),
 ])
 def test_wide_input_path_by_cpu_kind(flags, environ, path):
-    assert platform.wide_input_path(flags, environ, backend="tensorflow") == path
+    if path == "probe":  # the kind does not decide: a measurement here does, either way
+        for faster, expected in ((True, "bfloat16_dense"), (False, platform.FLOAT32_PATH)):
+            assert platform.wide_input_path(flags, environ, backend="tensorflow", probe=lambda: faster) == expected
+        return
+    assert platform.wide_input_path(flags, environ, backend="tensorflow", probe=_no_probe) == path
     assert path in ("bfloat16_dense", "float32_dense", "sparse_input_dense")
 
 
+def _no_probe():
+    raise AssertionError("only the kinds whose path is 'probe' measure")
+
+
+def test_the_probe_runs_and_answers():
+    platform.bfloat16_is_faster.cache_clear()
+    assert isinstance(platform.bfloat16_is_faster(), bool)
+    assert platform.bfloat16_is_faster.cache_info().currsize == 1  # once per process
+
+
 def test_wide_input_path_without_tensorflow_or_with_a_bad_override():
+    assert platform.wide_input_path(EPYC_ZEN4, {}, backend="jax", probe=_no_probe) == platform.FLOAT32_PATH
     assert platform.wide_input_path(AMX_XEON, {}, backend="jax") == platform.FLOAT32_PATH  # bfloat16 measured on TF only
     with pytest.raises(ValueError, match=r"ZOO_BFLOAT16 must be 0 or 1 .* got 'on'"):
         platform.wide_input_path(AMX_XEON, {"ZOO_BFLOAT16": "on"}, backend="tensorflow")

@@ -24,9 +24,12 @@ ISA_CLASSES = ("amx", "avx512_bf16", "avx512", "avx2", "other")
 #: ``"bfloat16_dense"``: ``mixed_bfloat16`` hidden layers with a plain ``Dense`` first layer;
 #: ``"float32_dense"``: the textbook float32 ``Dense``; ``"sparse_input_dense"``: a float32
 #: :class:`zoo.layers.SparseInputDense` first layer (skips the words absent from the batch).
+#: ``"probe"``: bfloat16 where a quick measurement here finds its products faster (:func:`bfloat16_is_faster`).
 WIDE_INPUT_PATHS = {
     "amx": "bfloat16_dense",
-    "avx512_bf16": "bfloat16_dense",
+    # Measured both ways: on an AMD EPYC (Zen 4) bfloat16 trained 1.43x faster (issue 29), on the Xeon
+    # capped at AVX512_CORE_BF16 2.2x slower (bench/README.md): the kind alone does not decide, so ask the CPU.
+    "avx512_bf16": "probe",
     "avx512": "sparse_input_dense",
     "avx2": "sparse_input_dense",
     "other": "sparse_input_dense",
@@ -97,12 +100,44 @@ def isa_class(flags=None, environ=None) -> str:
     return max(found, capped, key=ISA_CLASSES.index)  # the later (lesser) of the two kinds
 
 
-def wide_input_path(flags=None, environ=None, backend: str | None = None) -> str:
+#: The product the probe times: a Reuters batch (512 rows) through a 4,096-word slice of the wide first
+#: layer (256 units), large enough for oneDNN's blocked kernels, small enough to cost little.
+PROBE_SHAPE = (512, 4096, 256)
+
+
+@functools.lru_cache(maxsize=None)
+def bfloat16_is_faster() -> bool:
+    """Whether a bfloat16 matrix product of :data:`PROBE_SHAPE` runs faster here than the float32 one.
+
+    For the CPU kind where that depends on the chip rather than on its flags (AVX512-BF16 without
+    AMX). Each product is run once to set it up, then three times each, alternating; the best
+    times are compared, and bfloat16 must win by 20% (it also pays casts the float32 path does
+    not). Costs ~0.1-0.3 s, once per process (bench/README.md gives the measured cost).
+    """
+    import time
+
+    import tensorflow as tf
+
+    m, k, n = PROBE_SHAPE
+    operands = {dtype: (tf.ones((m, k), dtype), tf.fill((k, n), tf.constant(0.5, dtype)))
+                for dtype in (tf.float32, tf.bfloat16)}
+    times = {dtype: [] for dtype in operands}
+    for _ in range(4):
+        for dtype, (x, w) in operands.items():
+            start = time.perf_counter()
+            tf.matmul(x, w).numpy()
+            times[dtype].append(time.perf_counter() - start)
+    best = {dtype: min(t[1:]) for dtype, t in times.items()}  # the first call sets the product up
+    return best[tf.bfloat16] < 0.8 * best[tf.float32]
+
+
+def wide_input_path(flags=None, environ=None, backend: str | None = None, probe=None) -> str:
     """The wide MLP's path here (:data:`WIDE_INPUT_PATHS`): by CPU kind, ``ZOO_BFLOAT16`` overriding.
 
     ``ZOO_BFLOAT16=1`` gives ``"bfloat16_dense"`` on any CPU; ``=0`` (or a Keras backend other
     than TensorFlow, where the paths were not measured) gives :data:`FLOAT32_PATH` where the
-    kind's path is bfloat16. Pure where ``flags``, ``environ`` and ``backend`` are given.
+    kind's path is bfloat16. Where it is ``"probe"``, ``probe()`` (default :func:`bfloat16_is_faster`)
+    decides between the two. Pure where ``flags``, ``environ``, ``backend`` and ``probe`` are given.
 
     Raises:
         ValueError: ``ZOO_BFLOAT16`` is set to something other than 0 or 1.
@@ -114,13 +149,15 @@ def wide_input_path(flags=None, environ=None, backend: str | None = None) -> str
     if forced == "1":
         return "bfloat16_dense"
     path = WIDE_INPUT_PATHS[isa_class(flags, environ)]
-    if path == "bfloat16_dense":
+    if path in ("bfloat16_dense", "probe"):
         if backend is None:
             import keras
 
             backend = keras.backend.backend()
         if forced == "0" or backend != "tensorflow":
             return FLOAT32_PATH
+        if path == "probe":
+            return "bfloat16_dense" if (probe or bfloat16_is_faster)() else FLOAT32_PATH
     return path
 
 
