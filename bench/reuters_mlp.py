@@ -1,22 +1,34 @@
-"""Reuters MLP: the textbook Keras script against ``zoo`` (target: ours <= 1/3 of its time).
+"""Reuters MLP: the textbook Keras script against ``python -m zoo train reuters_mlp``.
 
-The plain side is the notes' script as a user would type it: the Keras Reuters
-split with ``num_words=10000`` as multi-hot float32 NumPy vectors (our loader
-gives exactly ``reuters.load_data`` plus the textbook ``vectorize_sequences``),
-``Dense(256, relu) -> Dropout(.5) -> Dense(128, relu) -> Dropout(.5) ->
-Dense(46, softmax)``, Adam, batch 128, 10 epochs, ``validation_split=0.1``.
+Targets: ours <= 1/3 of the plain script's training time, and <= 0.35 of its
+whole process (start to exit), on every CPU kind (``--isa`` stands in for the
+kinds this machine is not; see bench/README.md).
 
-Ours is what ``python -m zoo train reuters_mlp`` runs: :func:`zoo.training.train`
-with the registry defaults (the same model and parameter count, 10 epochs,
-a 10% validation split), timed by its own clock around the epoch loop.
+The plain side is the notes' script as a user would type it and run as its own
+process: ``keras.datasets.reuters.load_data(num_words=10000)`` (Keras's cache
+pointed at ``$ZOO_DATA_DIR`` where set), the textbook's ``vectorize_sequences``
+(multi-hot, float32), ``Dense(256, relu) -> Dropout(.5) -> Dense(128, relu) ->
+Dropout(.5) -> Dense(46, softmax)``, Adam, batch 128, 10 epochs,
+``validation_split=0.1``, then ``evaluate`` on the test split. It saves and plots
+nothing (ours writes a run directory and a figure), so the whole-process anchor
+is the least a plain script does.
+
+Ours is the command a user types, ``python -m zoo train reuters_mlp --out DIR
+--quiet --seed SEED``, in its own process: its training time is its
+``metrics.json``'s ``train_seconds`` (the epoch loop), its whole process the
+command from start to exit.
 
 Usage::
 
     ZOO_DATA_DIR=/work/shared/data python bench/reuters_mlp.py --reps 3
+    ZOO_DATA_DIR=/work/shared/data python bench/reuters_mlp.py --reps 3 --isa AVX2
 """
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
 import sys
 import tempfile
 import time
@@ -25,19 +37,35 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _harness  # noqa: E402
 
-# The issue's target: our training time <= 1/3 of the plain script's. "reuters_mlp" is ours
-# with the registry's defaults (batch 256); "reuters_mlp_batch128" is ours forced to the
-# textbook's batch 128, to show what the batch size alone is worth.
+# The issue's targets: our training time <= 1/3 of the plain script's, the whole process <= 0.35.
+# "reuters_mlp" is ours with the registry's defaults (batch 512); "reuters_mlp_batch128" is ours
+# forced to the textbook's batch 128, to show what the batch size alone is worth (no target).
 CASES = {"reuters_mlp": 1 / 3, "reuters_mlp_batch128": 1 / 3}
+PROCESS_TARGETS = {"reuters_mlp": 0.35}
 
 
 def plain(seed: int) -> dict:
-    """The notes' script, verbatim in spirit: Sequential, fit on NumPy, evaluate."""
+    """The notes' script, as a user runs it: Keras's loader, the textbook's vectorizer, Sequential, fit, evaluate."""
+    data_dir = os.environ.get("ZOO_DATA_DIR")
+    if data_dir:  # where the Keras file is on this machine; a user's copy sits in ~/.keras/datasets
+        home = tempfile.mkdtemp()
+        atexit.register(shutil.rmtree, home, True)
+        os.makedirs(os.path.join(home, "datasets"))
+        os.symlink(os.path.abspath(os.path.join(data_dir, "reuters.npz")), os.path.join(home, "datasets", "reuters.npz"))
+        os.environ["KERAS_HOME"] = home
     import keras
+    import numpy as np
+    from keras.datasets import reuters
 
-    import zoo
+    (train_data, train_labels), (test_data, test_labels) = reuters.load_data(num_words=10000)
 
-    (x_train, y_train), (x_test, y_test) = zoo.datasets.load("reuters")  # = reuters.load_data + multi-hot
+    def vectorize_sequences(sequences, dimension=10000):
+        results = np.zeros((len(sequences), dimension), dtype="float32")
+        for i, sequence in enumerate(sequences):
+            results[i, sequence] = 1.0
+        return results
+
+    x_train, x_test = vectorize_sequences(train_data), vectorize_sequences(test_data)
     keras.utils.set_random_seed(seed)
     model = keras.Sequential([
         keras.Input(shape=(10000,)),
@@ -49,28 +77,24 @@ def plain(seed: int) -> dict:
     ])
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     start = time.perf_counter()
-    model.fit(x_train, y_train, epochs=10, batch_size=128, validation_split=0.1, verbose=0)
+    model.fit(x_train, train_labels, epochs=10, batch_size=128, validation_split=0.1, verbose=0)
     seconds = time.perf_counter() - start
-    _, acc = model.evaluate(x_test, y_test, verbose=0)
+    _, acc = model.evaluate(x_test, test_labels, verbose=0)
     return {"train_seconds": round(seconds, 3), "test_accuracy": float(acc), "params": int(model.count_params())}
 
 
-def ours(seed: int, batch_size: int | None = None) -> dict:
-    """``python -m zoo train reuters_mlp --seed SEED [--batch-size N]`` (in-process: the same code path)."""
-    from zoo import platform, training
-
-    platform.configure_threads("reuters_mlp")  # as `python -m zoo train` does (none registered: TF's default)
-    with tempfile.TemporaryDirectory() as out:
-        m = training.train("reuters_mlp", out=out, seed=seed, batch_size=batch_size, verbose=0)
-    return {"train_seconds": m["train_seconds"], "test_accuracy": m["test_accuracy"], "params": m["params"],
-            "epochs": m["epochs"], "batch_size": m["batch_size"]}
+def command(side: str, case: str, seed: int, out: str):
+    """Ours: ``python -m zoo train reuters_mlp`` exactly as a user types it (the plain side is :func:`plain`)."""
+    if side == "plain":
+        return None
+    argv = [sys.executable, "-m", "zoo", "train", "reuters_mlp", "--out", out, "--quiet", "--seed", str(seed)]
+    return argv + (["--batch-size", "128"] if case == "reuters_mlp_batch128" else [])
 
 
 def worker(side: str, case: str, seed: int) -> dict:
-    if side == "plain":
-        return plain(seed)
-    return ours(seed, batch_size=128 if case == "reuters_mlp_batch128" else None)
+    return plain(seed)
 
 
 if __name__ == "__main__":
-    sys.exit(_harness.main(__file__, CASES, worker, __doc__.splitlines()[0]))
+    sys.exit(_harness.main(__file__, CASES, worker, __doc__.splitlines()[0], command=command,
+                              process_targets=PROCESS_TARGETS))

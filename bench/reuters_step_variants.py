@@ -1,8 +1,8 @@
 """What each idea is worth: milliseconds per Reuters training step, variant by variant.
 
-Builds the 10000 -> 256 -> .5 -> 128 -> .5 -> 46 model six ways (first layer
-Dense or SparseInputDense; float32 or mixed_bfloat16; Keras Adam or FusedAdam),
-then times ``train_on_batch`` on the same 8 real batches, the variants
+Builds the 10000 -> 256 -> .5 -> 128 -> .5 -> 46 model several ways (first layer
+Dense, SparseInputDense, or two tried-and-dropped truly sparse forms; float32 or
+mixed_bfloat16; Keras Adam or FusedAdam), then times ``train_on_batch`` on the same 8 real batches, the variants
 interleaved over 5 rounds so that load on the shared machine hits all of them.
 Prints the median and minimum per step (data pipeline and validation excluded:
 bench/reuters_mlp.py measures the whole run).
@@ -10,6 +10,7 @@ bench/reuters_mlp.py measures the whole run).
 Usage::
 
     ZOO_DATA_DIR=/work/shared/data python bench/reuters_step_variants.py --batch-size 256
+    ONEDNN_MAX_CPU_ISA=AVX2 ZOO_DATA_DIR=/work/shared/data python bench/reuters_step_variants.py --batch-size 512
 """
 
 from __future__ import annotations
@@ -37,6 +38,22 @@ def main(argv=None) -> int:
     from zoo.layers import SparseInputDense
     from zoo.optimizers import FusedAdam
 
+    class RowSparseDense(keras.layers.Dense):
+        """Tried for CPUs without AMX, dropped: x @ W as tf.sparse.sparse_dense_matmul over the batch's non-zeros."""
+
+        def call(self, inputs, training=None):
+            idx = tf.where(tf.not_equal(inputs, 0))
+            sparse = tf.SparseTensor(idx, tf.gather_nd(inputs, idx), tf.shape(inputs, out_type=tf.int64))
+            return self.activation(tf.sparse.sparse_dense_matmul(sparse, tf.convert_to_tensor(self.kernel)) + self.bias)
+
+    class BagDense(keras.layers.Dense):
+        """Tried for CPUs without AMX, dropped: an embedding bag (each newswire's word rows gathered and summed)."""
+
+        def call(self, inputs, training=None):
+            idx = tf.where(tf.not_equal(inputs, 0))
+            rows = tf.gather(tf.convert_to_tensor(self.kernel), idx[:, 1]) * tf.gather_nd(inputs, idx)[:, None]
+            return self.activation(tf.math.unsorted_segment_sum(rows, idx[:, 0], tf.shape(inputs)[0]) + self.bias)
+
     (x, y), _ = zoo.datasets.load("reuters")
     bs = args.batch_size
     variants = {  # name: (first layer, first layer policy, other hidden layers' policy, optimizer)
@@ -46,6 +63,9 @@ def main(argv=None) -> int:
         "SparseInputDense f32, rest bf16, FusedAdam": (SparseInputDense, "float32", "mixed_bfloat16", FusedAdam),
         "SparseInputDense, mixed_bfloat16, FusedAdam": (SparseInputDense, "mixed_bfloat16", "mixed_bfloat16", FusedAdam),
         "SparseInputDense, float32, FusedAdam (zoo, no AMX)": (SparseInputDense, "float32", "float32", FusedAdam),
+        "Dense, float32, FusedAdam": (keras.layers.Dense, "float32", "float32", FusedAdam),
+        "RowSparseDense, float32, FusedAdam (dropped)": (RowSparseDense, "float32", "float32", FusedAdam),
+        "BagDense, float32, FusedAdam (dropped)": (BagDense, "float32", "float32", FusedAdam),
     }
     models = {}
     for name, (first, first_dtype, dtype, opt) in variants.items():

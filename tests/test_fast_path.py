@@ -116,6 +116,76 @@ def test_amx_is_detected_from_the_cpu_flags_and_the_variable_is_checked(monkeypa
         zoo.create_model("reuters_mlp", **WIDE)
 
 
+AMX_XEON = {"avx2", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_bf16", "amx_bf16", "amx_tile", "amx_int8"}
+EPYC_ZEN4 = {"avx2", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_bf16"}
+SKYLAKE = {"avx2", "avx512f", "avx512bw", "avx512vl", "avx512dq"}
+LAPTOP = {"avx", "avx2", "fma"}
+
+
+@pytest.mark.parametrize("flags, environ, kind", [
+    (AMX_XEON, {}, "amx"),
+    (EPYC_ZEN4, {}, "avx512_bf16"),
+    (SKYLAKE, {}, "avx512"),
+    (LAPTOP, {}, "avx2"),
+    (set(), {}, "other"),  # no /proc/cpuinfo (macOS) or another architecture
+    (AMX_XEON, {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_BF16"}, "avx512_bf16"),  # oneDNN's ceiling caps the kind
+    (AMX_XEON, {"ONEDNN_MAX_CPU_ISA": "avx512_core"}, "avx512"),
+    (AMX_XEON, {"DNNL_MAX_CPU_ISA": "AVX2"}, "avx2"),
+    (AMX_XEON, {"ONEDNN_MAX_CPU_ISA": "ALL"}, "amx"),
+    (LAPTOP, {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_AMX"}, "avx2"),  # a ceiling never raises the kind
+    (AMX_XEON, {"ONEDNN_MAX_CPU_ISA": "NOT_AN_ISA"}, "amx"),  # oneDNN ignores what it does not know
+])
+def test_cpu_kind_from_flags_and_onednn_ceiling(flags, environ, kind):
+    assert platform.isa_class(flags, environ) == kind
+
+
+@pytest.mark.parametrize("flags, environ, path", [
+    (AMX_XEON, {}, "bfloat16_dense"),
+    (EPYC_ZEN4, {}, platform.WIDE_INPUT_PATHS["avx512_bf16"]),
+    (SKYLAKE, {}, platform.WIDE_INPUT_PATHS["avx512"]),
+    (LAPTOP, {}, platform.WIDE_INPUT_PATHS["avx2"]),
+    (AMX_XEON, {"ONEDNN_MAX_CPU_ISA": "AVX2"}, platform.WIDE_INPUT_PATHS["avx2"]),
+    (AMX_XEON, {"ZOO_BFLOAT16": "0"}, platform.FLOAT32_PATH),
+    (LAPTOP, {"ZOO_BFLOAT16": "1"}, "bfloat16_dense"),
+])
+def test_wide_input_path_by_cpu_kind(flags, environ, path):
+    if path == "probe":  # the kind does not decide: a measurement here does, either way
+        for faster, expected in ((True, "bfloat16_dense"), (False, platform.FLOAT32_PATH)):
+            assert platform.wide_input_path(flags, environ, backend="tensorflow", probe=lambda: faster) == expected
+        return
+    assert platform.wide_input_path(flags, environ, backend="tensorflow", probe=_no_probe) == path
+    assert path in ("bfloat16_dense", "float32_dense", "sparse_input_dense")
+
+
+def _no_probe():
+    raise AssertionError("only the kinds whose path is 'probe' measure")
+
+
+def test_the_probe_runs_and_answers():
+    platform.bfloat16_is_faster.cache_clear()
+    assert isinstance(platform.bfloat16_is_faster(), bool)
+    assert platform.bfloat16_is_faster.cache_info().currsize == 1  # once per process
+
+
+def test_wide_input_path_without_tensorflow_or_with_a_bad_override():
+    assert platform.wide_input_path(EPYC_ZEN4, {}, backend="jax", probe=_no_probe) == platform.FLOAT32_PATH
+    assert platform.wide_input_path(AMX_XEON, {}, backend="jax") == platform.FLOAT32_PATH  # bfloat16 measured on TF only
+    with pytest.raises(ValueError, match=r"ZOO_BFLOAT16 must be 0 or 1 .* got 'on'"):
+        platform.wide_input_path(AMX_XEON, {"ZOO_BFLOAT16": "on"}, backend="tensorflow")
+
+
+@pytest.mark.parametrize("path", ["bfloat16_dense", "float32_dense", "sparse_input_dense"])
+def test_each_path_builds_its_layers_and_is_recorded(monkeypatch, path):
+    monkeypatch.setattr(platform, "wide_input_path", lambda: path)
+    from zoo import mlp
+
+    model = zoo.create_model("reuters_mlp", **WIDE)
+    assert mlp.path_of(model) == path
+    assert isinstance(model.get_layer("hidden1"), layers.SparseInputDense) == (path == "sparse_input_dense")
+    assert (model.get_layer("hidden1").dtype_policy.name == "mixed_bfloat16") == (path == "bfloat16_dense")
+    assert mlp.path_of(zoo.create_model("dense_classifier")) is None  # narrow input: no wide path
+
+
 def test_small_models_keep_plain_float32_layers():
     for name in ("dense_classifier", "small_cnn"):
         model = zoo.create_model(name)

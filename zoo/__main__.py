@@ -209,4 +209,4 @@ def _train(args, overrides) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(cli.run_cli(main))
+    cli.exit_process(cli.run_cli(main))

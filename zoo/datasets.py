@@ -20,6 +20,7 @@ Every file is checked against Keras's published hash before use.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 from pathlib import Path
@@ -231,11 +232,19 @@ def stratified_split(x, y, *, fraction: float, seed: int = 0):
         >>> sorted(yb.tolist())
         [0, 0, 1, 1]
     """
+    rows_a, rows_b = stratified_split_rows(y, fraction=fraction, seed=seed)
+    x, y = np.asarray(x), np.asarray(y)
+    return (x[rows_a], y[rows_a]), (x[rows_b], y[rows_b])
+
+
+def stratified_split_rows(y, *, fraction: float, seed: int = 0):
+    """The row numbers of :func:`stratified_split`'s two parts, ``(rows_a, rows_b)``: the split without
+    copying ``x`` (for Reuters, 320 MB that :func:`zoo.training.train` gathers batch by batch instead)."""
     from sklearn.model_selection import train_test_split
 
+    y = np.asarray(y)
     stratify = y if np.min(np.bincount(y)) >= 2 else None
-    x_a, x_b, y_a, y_b = train_test_split(x, y, test_size=fraction, stratify=stratify, random_state=seed)
-    return (x_a, y_a), (x_b, y_b)
+    return train_test_split(np.arange(len(y)), test_size=fraction, stratify=stratify, random_state=seed)
 
 
 def load_data(data: str, *, data_path=None, seed: int = 0):
@@ -419,17 +428,23 @@ def load_reuters(*, path=None, num_words: int = 10000, preprocess: bool = True, 
     order = np.arange(len(xs))
     np.random.RandomState(seed).shuffle(order)
     xs, labels = xs[order], labels[order].astype("int64")
-    seqs = []
-    for doc in xs:
-        seq = np.asarray(doc, dtype=np.int64) + index_from
-        seq[seq >= num_words] = oov_char
-        seqs.append([start_char, *seq.tolist()])
-    split = int(len(seqs) * (1 - test_split))
-    x_train, x_test = np.array(seqs[:split], dtype=object), np.array(seqs[split:], dtype=object)
+    # Every word id of every document in one array (documents one after another), shifted and capped at
+    # once: a loop over 11,228 documents cost ~0.4 s of each `python -m zoo train reuters_mlp`.
+    lengths = np.fromiter(map(len, xs), dtype=np.int64, count=len(xs))
+    words = np.fromiter(itertools.chain.from_iterable(xs), dtype=np.int64, count=int(lengths.sum())) + index_from
+    words[words >= num_words] = oov_char
+    split = int(len(xs) * (1 - test_split))
     y_train, y_test = labels[:split], labels[split:]
-    if preprocess:
-        x_train, x_test = multi_hot(x_train, num_words), multi_hot(x_test, num_words)
-    return (x_train, y_train), (x_test, y_test)
+    if preprocess:  # multi-hot straight from the word ids, every document with its start mark
+        docs = np.repeat(np.arange(len(xs)), lengths)
+        out = np.zeros((len(xs), num_words), dtype="float32")
+        out[docs, words] = 1
+        out[:, start_char] = 1
+        return (out[:split], y_train), (out[split:], y_test)
+    ends = np.cumsum(lengths)[:-1]
+    seqs = np.empty(len(xs), dtype=object)
+    seqs[:] = [[start_char, *doc.tolist()] for doc in np.split(words, ends)]
+    return (seqs[:split], y_train), (seqs[split:], y_test)
 
 
 def reuters_word_index(*, path=None, download: bool = True) -> dict[str, int]:

@@ -38,15 +38,15 @@ def mlp(
 ):
     """Input(input_dim) -> hidden Dense layers -> Dense(num_classes, softmax).
 
-    A wide input (``input_dim >= SPARSE_INPUT_MIN_DIM``, a bag of words) gets
-    the fast path, with the same parameters and function:
+    A wide input (``input_dim >= SPARSE_INPUT_MIN_DIM``, a bag of words) takes
+    the path measured fastest on this CPU kind (:func:`zoo.platform.wide_input_path`),
+    with the same parameters and function:
 
-    * where :func:`zoo.platform.use_bfloat16` (AMX-BF16): every hidden layer computes in
-      bfloat16 (``mixed_bfloat16``: float32 weights, the softmax output in
-      float32); AMX multiplies the full 10,000-wide first layer faster than
-      the gathers of :class:`zoo.layers.SparseInputDense` cost (bench/README.md);
-    * elsewhere: a float32 :class:`zoo.layers.SparseInputDense` first layer, which skips
-      the words absent from the whole batch.
+    * ``"bfloat16_dense"`` (AMX-BF16 and AVX512-BF16): every hidden layer computes in
+      bfloat16 (``mixed_bfloat16``: float32 weights, the softmax output in float32);
+    * ``"float32_dense"``: the textbook float32 layers;
+    * ``"sparse_input_dense"``: a float32 :class:`zoo.layers.SparseInputDense` first layer,
+      which skips the words absent from the whole batch.
     """
     input_dim = checks.positive_int("input_dim", input_dim)
     hidden_units = checks.int_sequence("hidden_units", hidden_units)
@@ -59,10 +59,9 @@ def mlp(
         optimizers.make_optimizer(optimizer, learning_rate)  # validate before building anything
     platform.seed_everything(seed)
 
-    wide = input_dim >= SPARSE_INPUT_MIN_DIM
-    bfloat16 = wide and platform.use_bfloat16()
-    first_layer = layers.SparseInputDense if (wide and not bfloat16) else keras.layers.Dense
-    hidden_dtype = "mixed_bfloat16" if bfloat16 else None
+    path = platform.wide_input_path() if input_dim >= SPARSE_INPUT_MIN_DIM else None
+    first_layer = layers.SparseInputDense if path == "sparse_input_dense" else keras.layers.Dense
+    hidden_dtype = "mixed_bfloat16" if path == "bfloat16_dense" else None
 
     inputs = keras.Input(shape=(input_dim,), name="features")
     x = inputs
@@ -92,3 +91,15 @@ def mlp(
     if compile:
         optimizers.compile_classifier(model, optimizer=optimizer, learning_rate=learning_rate)
     return model
+
+
+def path_of(model) -> str | None:
+    """Which wide-input path ``model`` was built with (:data:`zoo.platform.WIDE_INPUT_PATHS`), read
+    from its layers; None for a model without a wide first layer. Recorded in ``metrics.json`` so that a
+    measurement says which path ran."""
+    first = next((layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)), None)
+    if not isinstance(first, keras.layers.Dense) or first.kernel.shape[0] < SPARSE_INPUT_MIN_DIM:
+        return None
+    if isinstance(first, layers.SparseInputDense):
+        return "sparse_input_dense"
+    return "bfloat16_dense" if first.dtype_policy.compute_dtype == "bfloat16" else "float32_dense"

@@ -15,16 +15,22 @@ class Batches:
     same order as ``x[order]``, but only the batch in flight is ever copied.
     """
 
-    def __init__(self, x, y, batch_size: int):
+    def __init__(self, x, y, batch_size: int, rows=None):
+        """``rows``: the row numbers of ``x`` and ``y`` that make up the data (None: all, in order); the
+        batches are then those of ``x[rows]``, gathered without copying ``x[rows]`` first."""
         self.x, self.y = np.asarray(x), np.asarray(y)
+        self.rows = None if rows is None else np.asarray(rows)
         self.batch_size = batch_size
+
+    def __len__(self):
+        return len(self.x) if self.rows is None else len(self.rows)
 
     def dataset(self, order=None):
         """Batches of ``(x[order], y[order])`` (all rows in their order when ``order`` is None)."""
         import tensorflow as tf
 
         if order is None:
-            order = np.arange(len(self.x))
+            order = np.arange(len(self))
         return self._gathered(tf.data.Dataset.from_tensor_slices(order).batch(self.batch_size))
 
     def epochs(self, orders):
@@ -45,8 +51,10 @@ class Batches:
             lambda order: tf.data.Dataset.from_tensor_slices(order).batch(size))
         return self._gathered(indices)
 
-    def _take(self, i):
-        """The rows ``i`` of ``x`` and ``y`` (a NumPy gather, run in ``tf.data``'s thread)."""
+    def take(self, i):
+        """The rows ``i`` of the data (a NumPy gather, run in ``tf.data``'s thread)."""
+        if self.rows is not None:
+            i = self.rows[i]
         return self.x[i], self.y[i]
 
     def _gathered(self, indices):
@@ -56,7 +64,7 @@ class Batches:
         dtypes = (tf.as_dtype(x.dtype), tf.as_dtype(y.dtype))
 
         def gather(i):
-            bx, by = tf.numpy_function(self._take, [i], dtypes, stateful=False)
+            bx, by = tf.numpy_function(self.take, [i], dtypes, stateful=False)
             bx.set_shape((None, *x.shape[1:]))
             by.set_shape((None, *y.shape[1:]))
             return bx, by

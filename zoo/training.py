@@ -20,7 +20,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from . import checks, distribute, files, _keras_compat, datasets, platform, registry, rundir
+from . import checks, distribute, files, _keras_compat, datasets, mlp, platform, registry, rundir
 from .checkpoint import CHECKPOINT_DIR, Checkpoint
 from .metrics import ClassificationReport
 from .pipeline import Batches, EpochOrders
@@ -123,7 +123,11 @@ def _train(name, entry, *, out, data, epochs, batch_size, seed, data_path, verbo
     num_classes = int(model.output_shape[-1])
     for x_, y_, xn, yn in ((x_train, y_train, "x_train", "y_train"), (x_test, y_test, "x_test", "y_test")):
         checks.xy(x_, y_, num_classes=num_classes, feature_shape=model.input_shape[1:], x_name=xn, y_name=yn)
-    (x_tr, y_tr), (x_val, y_val) = validation_split(x_train, y_train, seed=seed)
+    # The split as row numbers: the training rows are gathered batch by batch from x_train (no copy of
+    # its 90%); the small validation part is copied once.
+    train_rows, val_rows = datasets.stratified_split_rows(y_train, fraction=VALIDATION_FRACTION, seed=seed)
+    training_data = Batches(x_train, y_train, batch_size, rows=train_rows)
+    x_val, y_val = x_train[val_rows], y_train[val_rows]
 
     config = {"model": name, "data": str(data), "data_path": None if data_path is None else str(data_path),
               "epochs": epochs, "batch_size": batch_size, "seed": seed, "overrides": overrides}
@@ -133,7 +137,7 @@ def _train(name, entry, *, out, data, epochs, batch_size, seed, data_path, verbo
             # Before the checkpoint is read: every worker creates its variables in the same order (a
             # multi-worker creation is a broadcast from the chief, paired by order), and only the chief
             # restores, which would build its optimizer first.
-            distribute.prepare_fit(model, strategy, x_tr[:2], y_tr[:2])
+            distribute.prepare_fit(model, strategy, *training_data.take(np.arange(2)))
         try:
             start_epoch, hist = checkpoint.restore(model)
         except rundir.SettingsChanged:
@@ -150,7 +154,7 @@ def _train(name, entry, *, out, data, epochs, batch_size, seed, data_path, verbo
 
     start = time.perf_counter()
     if start_epoch < epochs:
-        _fit_epochs(model, (x_tr, y_tr), (x_val, y_val), checkpoint, hist, name=name, seed=seed,
+        _fit_epochs(model, training_data, (x_val, y_val), checkpoint, hist, name=name, seed=seed,
                     batch_size=batch_size, start_epoch=start_epoch, epochs=epochs, verbose=verbose,
                     distributed=strategy is not None)
     train_seconds = time.perf_counter() - start
@@ -163,6 +167,7 @@ def _train(name, entry, *, out, data, epochs, batch_size, seed, data_path, verbo
         "train_seconds": round(train_seconds, 3), "resumed_from_epoch": start_epoch, "params": int(model.count_params()),
         "learning_rate": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
         "intra_op_threads": platform.intra_op_threads(),
+        "wide_input_path": mlp.path_of(model),  # which of the wide MLP's paths ran (None: not a wide MLP)
         "strategy": distribute.strategy_name(strategy),
         "replicas": 1 if strategy is None else int(strategy.num_replicas_in_sync),
         "workers": distribute.num_workers(strategy),
@@ -203,7 +208,7 @@ def _resume_from_chief(strategy, model, start_epoch: int) -> int:
     return int(epoch.numpy())
 
 
-def _fit_epochs(model, train_xy, val_xy, checkpoint, hist, *, name, seed, batch_size, start_epoch, epochs, verbose,
+def _fit_epochs(model, batches, val_xy, checkpoint, hist, *, name, seed, batch_size, start_epoch, epochs, verbose,
                 distributed=False):
     """Epochs ``start_epoch..epochs-1`` in one ``model.fit`` call, checkpointing after each.
 
@@ -213,12 +218,11 @@ def _fit_epochs(model, train_xy, val_xy, checkpoint, hist, *, name, seed, batch_
     ``default_rng([seed, e]).permutation(n)`` and dropout seeded from
     ``(seed, e)`` (:func:`_reseed`), whatever epoch the run started from.
     """
-    (x_tr, y_tr), (x_val, y_val) = train_xy, val_xy
-    orders = EpochOrders(seed, range(start_epoch, epochs), len(x_tr))  # built one epoch at a time, as needed
-    batches = Batches(x_tr, y_tr, batch_size)
+    x_val, y_val = val_xy
+    orders = EpochOrders(seed, range(start_epoch, epochs), len(batches))  # built one epoch at a time, as needed
     validation = Batches(x_val, y_val, max(batch_size, VALIDATION_BATCH_SIZE)).dataset().cache()
     guard = _EpochCheckpoint(checkpoint, hist, seed, last_epoch=epochs - 1)
-    steps = -(-len(x_tr) // batch_size)
+    steps = -(-len(batches) // batch_size)
     if distributed:
         # Keras 3.15's multi-step loop fails under a tf.distribute strategy ("You must feed a
         # value for placeholder tensor" in multi_step_on_iterator): one step per call there.
