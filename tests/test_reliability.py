@@ -389,6 +389,33 @@ def test_full_disk_while_taking_the_search_lock_is_one_line_and_leaves_no_lock(r
     assert not list((tmp_path / "tune").glob(".*.lock")), "an empty lock left behind"
 
 
+@pytest.mark.parametrize("step", ["mkdir", "mkstemp"])
+@pytest.mark.parametrize("writer", ["write_text", "write_texts"])
+def test_a_full_disk_while_creating_the_temporary_file_is_named_and_leaves_nothing(tmp_path, monkeypatch, step, writer):
+    """No inode left or a quota reached fails before a byte is written: the folder or the temporary file."""
+    import tempfile
+
+    from zoo import files
+
+    def full(*args, **kwargs):
+        raise OSError(errno.EDQUOT if step == "mkdir" else errno.ENOSPC, "full")
+
+    target = tmp_path / "out" / "report.json"
+    if step == "mkdir":
+        monkeypatch.setattr(Path, "mkdir", full)
+    else:
+        (tmp_path / "out").mkdir()
+        monkeypatch.setattr(tempfile, "mkstemp", full)
+    first = target if writer == "write_text" else tmp_path / "out" / "a.md"  # the file whose creation failed
+    with pytest.raises(files.WriteFailed, match=f"while writing .*{first.name}"):
+        if writer == "write_text":
+            files.write_text(target, "{}")
+        else:
+            files.write_texts({first: "a", target: "{}"})
+    monkeypatch.undo()
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
 @pytest.fixture
 def tiny_tmpfs(tmp_path):
     """A 1 MB tmpfs, where this machine lets the test mount one (root on Linux); skipped otherwise."""

@@ -104,9 +104,11 @@ def atomic_path(path: str | os.PathLike):
     temporary file is removed and ``path`` is left as it was.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     suffix = "".join(path.suffixes[-2:])  # keep ".weights.h5" whole: Keras checks it
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{suffix}")
+    # Creating the folder or the temporary file can fail on a full disk too (no inode left, a quota).
+    with naming_write_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{suffix}")
     os.close(fd)
     os.unlink(tmp)  # writers such as model.save() want to create the file themselves
     try:
@@ -135,11 +137,11 @@ def write_texts(texts: dict) -> None:
     try:
         for path, text in texts.items():
             path = Path(path)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            os.close(fd)
-            staged.append((Path(tmp), path))
             with naming_write_errors(path):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+                os.close(fd)
+                staged.append((Path(tmp), path))
                 Path(tmp).write_text(text, encoding="utf-8")
         for tmp, path in staged:
             with naming_write_errors(path):
