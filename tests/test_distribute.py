@@ -211,6 +211,18 @@ def test_two_workers_resume_from_the_chiefs_checkpoint_after_a_worker_is_sigkill
         assert metrics[key] == uninterrupted[key], key
 
 
+def test_a_lost_worker_is_told_where_the_chiefs_checkpoint_is():
+    """The chief names its checkpoint folder; another worker, whose own folder is temporary and removed at
+    exit, names the chief's --out instead of a path that will not exist."""
+    error = RuntimeError("Socket closed\nmore lines of TensorFlow's report")
+    chief = str(distribute.worker_lost(error, "/runs/iris/checkpoint"))
+    other = str(distribute.worker_lost(error, None))
+    assert "(RuntimeError: Socket closed)" in chief and "more lines" not in chief
+    assert "the chief's checkpoint (/runs/iris/checkpoint) keeps the last finished epoch" in chief
+    assert "the chief's checkpoint (the checkpoint folder in the chief's --out) keeps" in other
+    assert "/tmp" not in other
+
+
 def test_wait_for_workers_names_the_silent_worker_and_its_timeout():
     port, silent = _free_ports(2)
     config = {"cluster": {"worker": [f"127.0.0.1:{port}", f"127.0.0.1:{silent}"]}, "task": {"type": "worker", "index": 0}}

@@ -288,11 +288,16 @@ class WorkerLost(ValueError):
 
 def worker_lost(error, checkpoint_dir) -> WorkerLost:
     """The error to raise for TensorFlow's ``UnavailableError`` of a lost peer: what happened, where
-    the last finished epoch is, and what to do (TensorFlow's own message is a page of traceback)."""
+    the last finished epoch is, and what to do (TensorFlow's own message is a page of traceback).
+
+    ``checkpoint_dir``: the chief's checkpoint folder, or None on another worker (which knows only
+    that it is the ``checkpoint`` folder in the chief's ``--out``).
+    """
     text = str(getattr(error, "message", "") or error).strip()
     first = text.splitlines()[0][:300] if text else ""
+    where = checkpoint_dir if checkpoint_dir is not None else "the checkpoint folder in the chief's --out"
     return WorkerLost(f"a worker stopped during multi_worker training ({type(error).__name__}: {first}); the "
-                      f"chief's checkpoint ({checkpoint_dir}) keeps the last finished epoch: start the same command "
+                      f"chief's checkpoint ({where}) keeps the last finished epoch: start the same command "
                       "on every worker again to resume from it")
 
 

@@ -246,7 +246,8 @@ def _fit_epochs(model, batches, val_xy, checkpoint, hist, *, name, seed, batch_s
         import tensorflow as tf
 
         if distributed and isinstance(exc, tf.errors.UnavailableError):
-            raise distribute.worker_lost(exc, checkpoint.dir) from None
+            # A non-chief's checkpoint is in its temporary folder, removed at exit: the chief's is the one to name.
+            raise distribute.worker_lost(exc, checkpoint.dir if distribute.is_chief(strategy) else None) from None
         raise
     checkpoint.wait()  # the last epoch's checkpoint is on disk (or its error raised) before we go on
     if guard.diverged is not None:
