@@ -131,4 +131,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(cli.run_cli(main))
+    cli.exit_process(cli.run_cli(main))

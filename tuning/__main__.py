@@ -20,7 +20,6 @@ import argparse
 import contextlib
 import json
 import os
-import sys
 from pathlib import Path
 
 from zoo import cli
@@ -400,4 +399,4 @@ def nested(args) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(cli.run_cli(main))
+    cli.exit_process(cli.run_cli(main))
