@@ -444,8 +444,13 @@ def test_ctrl_c_that_tensorflow_turns_into_another_error_still_interrupts_the_se
             raise RuntimeError("Exiting variable_creator_scope without proper nesting.") from None
 
     monkeypatch.setattr(tuning.cv, "run_fold", interrupted_fold)
-    handler = signal.getsignal(signal.SIGINT)
-    with pytest.raises(KeyboardInterrupt, match="trial 0 interrupted"):
-        _search(tmp_path, trials=1)
+    # Python's own Ctrl-C handler, whatever this process inherited: started in the background by a
+    # non-interactive shell, SIGINT is ignored and Ctrl-C could not interrupt anything.
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt, match="trial 0 interrupted"):
+            _search(tmp_path, trials=1)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Python's own handler is back
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     assert _trial_states(Path(tmp_path) / "iris")["0"]["status"] == "RUNNING"  # resumable, not FAILED
-    assert signal.getsignal(signal.SIGINT) is handler  # Python's own handler is back
