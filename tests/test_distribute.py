@@ -211,6 +211,28 @@ def test_two_workers_resume_from_the_chiefs_checkpoint_after_a_worker_is_sigkill
         assert metrics[key] == uninterrupted[key], key
 
 
+@pytest.mark.slow
+def test_a_worker_whose_chief_is_sigkilled_stops_naming_the_chiefs_checkpoint(tmp_path):
+    workers = ",".join(f"127.0.0.1:{p}" for p in _free_ports(2))
+    procs = [_zoo(tmp_path / f"worker{i}", "--strategy", "multi_worker", "--workers", workers, "--task-index", str(i),
+                  "--worker-timeout", "120") for i in range(2)]
+    try:
+        chief, other = procs
+        wait_for_checkpoint(tmp_path / "worker0" / "checkpoint" / "state.json", 3, procs, timeout=600)
+        chief.send_signal(signal.SIGKILL)  # the command: its training child must go with it
+        chief.wait(timeout=60)
+        _, err = other.communicate(timeout=240)
+    finally:
+        _stop(procs)
+    assert other.returncode == 2, err[-3000:]
+    last = err.strip().splitlines()[-1]
+    # Its own checkpoint was in a temporary folder, removed at exit: it names the chief's instead.
+    assert last.startswith("error: a worker stopped during multi_worker training ("), err[-3000:]
+    assert last.endswith("the chief's checkpoint (the checkpoint folder in the chief's --out) keeps the last "
+                         "finished epoch: start the same command on every worker again to resume from it"), last
+    assert "Traceback" not in err, err[-3000:]
+
+
 def test_a_lost_worker_is_told_where_the_chiefs_checkpoint_is():
     """The chief names its checkpoint folder; another worker, whose own folder is temporary and removed at
     exit, names the chief's --out instead of a path that will not exist."""

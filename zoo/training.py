@@ -156,7 +156,7 @@ def _train(name, entry, *, out, data, epochs, batch_size, seed, data_path, verbo
     if start_epoch < epochs:
         _fit_epochs(model, training_data, (x_val, y_val), checkpoint, hist, name=name, seed=seed,
                     batch_size=batch_size, start_epoch=start_epoch, epochs=epochs, verbose=verbose,
-                    distributed=strategy is not None)
+                    distributed=strategy is not None, chief=distribute.is_chief(strategy))
     train_seconds = time.perf_counter() - start
     test_loss, test_acc = model.evaluate(x_test, y_test, batch_size=resolved.eval_batch_size, verbose=0)
 
@@ -209,7 +209,7 @@ def _resume_from_chief(strategy, model, start_epoch: int) -> int:
 
 
 def _fit_epochs(model, batches, val_xy, checkpoint, hist, *, name, seed, batch_size, start_epoch, epochs, verbose,
-                distributed=False):
+                distributed=False, chief=True):
     """Epochs ``start_epoch..epochs-1`` in one ``model.fit`` call, checkpointing after each.
 
     One call instead of one per epoch: every ``fit`` call builds its callbacks,
@@ -247,7 +247,7 @@ def _fit_epochs(model, batches, val_xy, checkpoint, hist, *, name, seed, batch_s
 
         if distributed and isinstance(exc, tf.errors.UnavailableError):
             # A non-chief's checkpoint is in its temporary folder, removed at exit: the chief's is the one to name.
-            raise distribute.worker_lost(exc, checkpoint.dir if distribute.is_chief(strategy) else None) from None
+            raise distribute.worker_lost(exc, checkpoint.dir if chief else None) from None
         raise
     checkpoint.wait()  # the last epoch's checkpoint is on disk (or its error raised) before we go on
     if guard.diverged is not None:
