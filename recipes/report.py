@@ -5,7 +5,7 @@
 Every value placed in a table cell goes through :func:`recipes._recipe.md_text`, which
 escapes ``|`` and folds newlines, so each row keeps the header's number of cells.
 
-Example:
+Example (not run by the doctests: it needs the recipes' results; tests/test_recipes.py writes reports):
     >>> from recipes.report import write_report                 # doctest: +SKIP
     >>> write_report(Path("report"), results, 812.0, quick=False)  # doctest: +SKIP
 """

@@ -1,6 +1,6 @@
 """tuning: KerasTuner search (random, grid, Bayesian, Hyperband) for every zoo classifier, with k-fold cross-validation.
 
-Example:
+Example (not run by the doctests: a search takes minutes; tests/test_cvtuner.py runs small ones):
     >>> from tuning import cross_validate, CVTuner, hypermodel            # doctest: +SKIP
     >>> cv = cross_validate("dense_classifier", x, y, cv=5, epochs=50)     # doctest: +SKIP
     >>> tuner = CVTuner(hypermodel("dense_classifier"), algorithm="bayesian", max_trials=10, cv=5,

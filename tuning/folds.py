@@ -185,7 +185,7 @@ class TFDSFolds:
             cast to float32 and scaled to [0, 1], as ``zoo.datasets`` does.
         shuffle_buffer: buffer of the per-epoch shuffle of the training part.
 
-    Example:
+    Example (not run by the doctests: MNIST is a download):
         >>> folds = TFDSFolds("mnist", folds=5)          # doctest: +SKIP
         >>> folds.splits[1]                                 # doctest: +SKIP
         ('train[:20%]+train[40%:]', 'train[20%:40%]')

@@ -117,7 +117,7 @@ def find_file(filename: str, *, path=None, download: bool = True) -> Path:
         DatasetNotFoundError: nowhere to be found; lists every place searched.
         ChecksumError: found, but corrupt or truncated.
 
-    Example:
+    Example (not run by the doctests: it needs the Reuters files beside the checkout):
         >>> find_file("reuters.npz", path="../shared/data")      # doctest: +SKIP
         PosixPath('../shared/data/reuters.npz')
     """

@@ -125,7 +125,7 @@ def register_model(
     A factory module imports Keras inside its factory, not at the top, so that
     registering (and listing) models does not start TensorFlow.
 
-    Example:
+    Example (not run by the doctests: it would register a toy model in the shared registry):
         >>> @register_model(task="toy", dataset="iris")       # doctest: +SKIP
         ... def my_model(*, units=4, compile=True): ...
     """

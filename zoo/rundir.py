@@ -98,7 +98,7 @@ def digest(path) -> str:
 class FinalSave:
     """The final files of a run, staged and then swapped in (see the module docstring).
 
-    Example:
+    Example (not run by the doctests: it needs a finished run; every `zoo train` in the tests goes through it):
         >>> save = FinalSave(out)                                    # doctest: +SKIP
         >>> save.write("metrics.json", lambda p: files.write_json(p, metrics))  # doctest: +SKIP
         >>> save.commit()                                            # doctest: +SKIP
