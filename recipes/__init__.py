@@ -67,12 +67,11 @@ def check_name(name: str) -> str:
     Raises:
         ValueError: unknown name; the message lists close matches.
     """
-    import difflib
+    from zoo import checks
 
     names = available()
     if name not in names:
-        close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
-        hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+        hint = checks.did_you_mean(name, names)
         raise ValueError(f"unknown recipe {name!r}; {hint}known recipes: {', '.join(names)}")
     return name
 

@@ -24,8 +24,10 @@ import os as _os
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from .registry import list_models, register_model  # noqa: E402
-# create_model(weights=...) and model_info(...)["presets"] know the trained presets, which sit above the registry.
-from .presets import create_model, model_info  # noqa: E402
+# The presets sit above the registry: create_model(weights=...), model_info(...)["presets"], and
+# load/export of a run directory or "preset:NAME" (a run directory goes on to zoo.serving / zoo.exporting).
+# zoo.presets reads JSON only; importing it starts no TensorFlow.
+from .presets import create_model, export, list_presets, load, load_preset, model_info  # noqa: E402
 
 # Importing a factory module registers its models; none of them imports Keras at the top.
 from . import dense, reuters_mlp, small_cnn  # noqa: E402,F401
@@ -35,22 +37,17 @@ __all__ = ["create_model", "list_models", "model_info", "register_model", "datas
            "list_presets"]
 __version__ = "0.1.0"
 
-# Submodules that load on first use (PEP 562): ``zoo.datasets``, ``zoo.training``...
-_SUBMODULES = ("datasets", "training", "word2vec", "serving", "exporting", "presets")
-# Functions that load on first use: ``zoo.load(run_dir)``, ``zoo.export(run_dir, format, out)``.
-# (The export module is ``zoo.exporting``: a submodule named ``export`` would replace the
-# function as the package's attribute once imported.) ``zoo.load`` and ``zoo.export`` take a run
-# directory or ``"preset:NAME"``: zoo.presets sends a run directory on to zoo.serving / zoo.exporting.
-_FUNCTIONS = {"load": "presets", "export": "presets", "load_preset": "presets", "list_presets": "presets"}
+# Submodules that load on first use (PEP 562): ``zoo.datasets``, ``zoo.training``... (The export
+# module is ``zoo.exporting``: a submodule named ``export`` would replace the function as the
+# package's attribute once imported.)
+_SUBMODULES = ("datasets", "training", "word2vec", "serving", "exporting")
 
 
 def __getattr__(name):
     if name in _SUBMODULES:
         return _importlib.import_module(f"{__name__}.{name}")
-    if name in _FUNCTIONS:
-        return getattr(_importlib.import_module(f"{__name__}.{_FUNCTIONS[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | set(__all__) | set(_SUBMODULES) | set(_FUNCTIONS))
+    return sorted(set(globals()) | set(__all__) | set(_SUBMODULES))

@@ -131,10 +131,9 @@ def presets_command(args) -> int:
         return 0
     unknown = [n for n in args.names if n not in presets.PLANS]
     if unknown:
-        import difflib
+        from zoo import checks
 
-        close = difflib.get_close_matches(unknown[0], list(presets.PLANS), n=3, cutoff=0.5)
-        hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+        hint = checks.did_you_mean(unknown[0], presets.PLANS)
         raise ValueError(f"presets build: unknown preset {unknown[0]!r}; {hint}buildable: {', '.join(sorted(presets.PLANS))}")
     out = args.out or os.environ.get(presets.PRESETS_DIR_ENV) or None
     if out is not None:
@@ -155,8 +154,10 @@ def main(argv=None) -> int:
         return presets_command(args)
     if args.command == "list":
         print(f"{'name':<20} {'dataset':<9} {'params':>10}  task")
+        from zoo import registry
+
         for name in zoo.list_models():
-            info = zoo.model_info(name)
+            info = registry.model_info(name)  # the listing needs no preset records
             print(f"{name:<20} {str(info['dataset']):<9} {info['params']:>10,}  {info['task']}")
     elif args.command == "info":
         print(json.dumps(zoo.model_info(args.name), indent=2, default=str))

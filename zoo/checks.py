@@ -13,6 +13,20 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 
+def did_you_mean(text: str, choices) -> str:
+    """``"did you mean 'a' or 'b'? "`` for the close matches of ``text`` among ``choices``, else ``""``:
+    the hint every unknown-name error of the package gives (models, presets, recipes).
+
+    Example:
+        >>> did_you_mean("reuter_mlp", ["reuters_mlp", "small_cnn"])
+        "did you mean 'reuters_mlp'? "
+    """
+    import difflib
+
+    close = difflib.get_close_matches(text, list(choices), n=3, cutoff=0.5)
+    return f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+
+
 def _is_int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 

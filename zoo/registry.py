@@ -8,7 +8,6 @@ timm's ``create_model`` / ``register_model``.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import inspect
 import math
 from dataclasses import dataclass, field
@@ -177,8 +176,7 @@ def get_entry(name: str) -> ModelEntry:
     try:
         return _REGISTRY[name]
     except KeyError:
-        close = difflib.get_close_matches(name, list(_REGISTRY), n=3, cutoff=0.5)
-        hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+        hint = checks.did_you_mean(name, _REGISTRY)
         raise ValueError(f"unknown model {name!r}; {hint}known models: {', '.join(list_models())}") from None
 
 

@@ -135,7 +135,7 @@ def _preset_run(preset):
     if preset.kind != "classifier":
         raise ValueError(f"run_dir: {preset.name} is a Word2Vec preset; predict is for classifiers "
                          f"(use zoo.load('preset:{preset.name}').most_similar(word))")
-    return loading.run_of(preset, input_shape=preset.record["input_shape"], num_outputs=len(preset.record["class_names"]))
+    return loading.run_of(preset)
 
 
 def _predict(args) -> int:

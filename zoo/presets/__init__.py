@@ -39,14 +39,15 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 import json
+import math
 import os
 import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import checks
 from .. import files as _files
 
 #: A user's own folder of presets, searched before the package's.
@@ -190,7 +191,7 @@ def is_reference(text) -> bool:
     return text.startswith(PREFIX) or (bool(_NAME.match(text)) and not Path(text).exists())
 
 
-def resolve_name(reference: str) -> str:
+def resolve_name(reference: str, known: dict[str, Preset] | None = None) -> str:
     """``"preset:reuters_mlp"``, ``"reuters_mlp:reuters"``, ``"reuters_mlp"`` -> ``"reuters_mlp:reuters"``.
 
     A model name alone means its preset, when it has exactly one.
@@ -201,7 +202,7 @@ def resolve_name(reference: str) -> str:
     if not isinstance(reference, str):
         raise TypeError(f"preset: expected a name such as 'reuters_mlp:reuters', got {reference!r}")
     text = reference[len(PREFIX):] if reference.startswith(PREFIX) else reference
-    known = discover()
+    known = discover() if known is None else known
     if text in known:
         return text
     of_model = sorted(n for n in known if n.split(":")[0] == text)
@@ -210,8 +211,7 @@ def resolve_name(reference: str) -> str:
     if of_model:
         raise PresetError(f"preset: {text!r} has {len(of_model)} presets; name one: {', '.join(of_model)}")
     choices = sorted(set(known) | {n.split(":")[0] for n in known})
-    close = difflib.get_close_matches(text, choices, n=3, cutoff=0.5)
-    hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+    hint = checks.did_you_mean(text, choices)
     raise PresetError(f"preset: unknown preset {text!r}; {hint}known presets: {', '.join(sorted(known)) or 'none'}")
 
 
@@ -221,8 +221,13 @@ def get(reference: str) -> Preset:
     Raises:
         PresetError: unknown name, or a record that is unreadable or names another preset.
     """
-    name = resolve_name(reference)
-    preset = discover()[name]
+    known = discover()
+    return _check_record(known[resolve_name(reference, known)])
+
+
+def _check_record(preset: Preset) -> Preset:
+    """``preset`` with its record read again and checked: it names this preset and a registered model."""
+    name = preset.name
     record = read_record(preset.folder)  # raises with the reason the listing left it out for
     if record.get("name") != name:
         raise PresetError(f"preset: {preset.folder / RECORD} is the record for {record.get('name')!r}, not {name!r} "
@@ -322,7 +327,7 @@ def verify(preset: Preset) -> Preset:
     layout = [tuple(shape) for _, shape in preset.record["weights"]["layout"]]
     if shapes != layout:
         raise PresetError(f"preset: {preset.path('weights')} holds {len(shapes)} arrays of "
-                          f"{sum(_size(s) for s in shapes):,} values, not the {len(layout)} arrays of "
+                          f"{sum(math.prod(s) for s in shapes):,} values, not the {len(layout)} arrays of "
                           f"{preset.record['params']:,} parameters of {preset.model} its record describes; {rebuild}")
     return preset
 
@@ -346,13 +351,6 @@ def weight_shapes(path: Path) -> list[tuple]:
     return shapes
 
 
-def _size(shape) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
-
-
 def checked(reference: str) -> Preset:
     """:func:`get` then :func:`verify`: the preset, safe to load."""
     return verify(get(reference))
@@ -361,10 +359,9 @@ def checked(reference: str) -> Preset:
 def status(preset: Preset) -> str:
     """``"yes"`` if every file matches its record, else the reason (for the listing)."""
     try:
-        checked(preset.name)
+        verify(_check_record(preset))
     except PresetError as exc:
-        text = str(exc)
-        return "NO: " + text[len("preset: "):] if text.startswith("preset: ") else "NO: " + text
+        return "NO: " + str(exc).removeprefix("preset: ")
     return "yes"
 
 

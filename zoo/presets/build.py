@@ -161,12 +161,9 @@ def _build_classifier(name: str, plan: dict, folder: Path, *, data_path, verbose
     preset = Preset(name, folder, record, "build")
     stored = loading.measure(preset, data_path=data_path)
     # The same model with the float32 weights, in the same float32 arithmetic: what float16 storage changed.
-    trained_f32 = loading.keras_model(Preset(name, folder, record, "build"))
-    trained_f32.set_weights(weights32)
-    run = loading.run_of(preset, input_shape=trained_f32.input_shape[1:], num_outputs=int(trained_f32.output_shape[-1]))
-    from ..serving import LoadedModel
-
-    float32 = loading.measure(preset, LoadedModel(trained_f32, run), data_path=data_path)
+    loaded32 = loading.load(preset)
+    loaded32.model.set_weights(weights32)
+    float32 = loading.measure(preset, loaded32, data_path=data_path)
     record["metrics"] = {"headline": "accuracy", "split": record["data"]["split"], **stored,
                          "computed": "from the stored float16 weights, in float32 arithmetic (zoo.load_preset)"}
     record["weights"]["float32_metrics"] = float32

@@ -96,9 +96,11 @@ def keras_model(preset: Preset, *, compile: bool = False, float32: bool = True, 
     return model
 
 
-def run_of(preset: Preset, *, input_shape, num_outputs) -> serving.Run:
-    """The :class:`zoo.serving.Run` a classifier preset stands for: its folder, record and preprocessing."""
+def run_of(preset: Preset) -> serving.Run:
+    """The :class:`zoo.serving.Run` a classifier preset stands for: its folder, record and preprocessing
+    (the shapes from the record: no TensorFlow)."""
     record = preset.record
+    input_shape, num_outputs = tuple(record["input_shape"]), len(record["class_names"])
     pre = serving.Preprocessor(record["preprocessing"], input_shape=input_shape, num_classes=num_outputs,
                                model_name=preset.name)
     if "word_index" in record["files"]:
@@ -107,7 +109,7 @@ def run_of(preset: Preset, *, input_shape, num_outputs) -> serving.Run:
         pre._word_index = json.loads(preset.path("word_index").read_text(encoding="utf-8"))
     config = {"model": preset.model, "data": record["data"]["name"], "seed": record["build"]["seed"],
               "preset": preset.name, "preprocessing": record["preprocessing"]}
-    return serving.Run(preset.folder, "classifier", preset.model, config, tuple(input_shape), num_outputs,
+    return serving.Run(preset.folder, "classifier", preset.model, config, input_shape, num_outputs,
                        preprocessor=pre)
 
 
@@ -118,9 +120,7 @@ def load(preset: Preset, *, data_path=None):
     from .. import cli
 
     cli.import_tensorflow()
-    model = keras_model(preset)
-    run = run_of(preset, input_shape=model.input_shape[1:], num_outputs=int(model.output_shape[-1]))
-    return serving.LoadedModel(model, run)
+    return serving.LoadedModel(keras_model(preset), run_of(preset))
 
 
 def test_split(preset: Preset, *, data_path=None):
