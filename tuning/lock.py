@@ -75,13 +75,11 @@ def search_lock(directory, project: str):
             path.unlink(missing_ok=True)
             continue
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
+            with files.naming_write_errors(path), os.fdopen(fd, "w", encoding="utf-8") as f:
                 json.dump(me, f)
-        except OSError as exc:  # a full disk: no lock left behind, and the disk's one-line error
+        except OSError:  # a full disk: no lock left behind, and the disk's one-line error (WriteFailed)
             path.unlink(missing_ok=True)
-            if exc.errno not in files.WRITE_ERRNOS:
-                raise
-            raise files.WriteFailed(exc.errno, files.describe_write_error(exc, path)) from None
+            raise
         break
     else:
         raise ValueError(f"directory: could not take the lock {path}; delete it if no search runs there")

@@ -400,10 +400,6 @@ def probe(address: str, timeout: float = 1.0) -> str | None:
     return f"it answers but is not a TensorFlow worker (it does not speak gRPC: {heard})"
 
 
-def unreachable(addresses: list[str], timeout: float = 1.0) -> list[str]:
-    """The addresses among ``addresses`` where no TensorFlow worker answers within ``timeout`` seconds (:func:`probe`)."""
-    return [address for address in addresses if probe(address, timeout=timeout) is not None]
-
 
 def _me_and_peers(config: dict) -> tuple[str, list[str]]:
     task = config["task"]

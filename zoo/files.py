@@ -133,23 +133,11 @@ def write_texts(texts: dict) -> None:
     written are they moved into place (renames, which need no space). A full disk
     leaves every earlier file as it was and raises :class:`WriteFailed` naming the file.
     """
-    staged = []
-    try:
+    # One atomic_path each, all open at once: the renames happen as the stack closes, after the last
+    # write, and an error in any write closes every one of them without renaming (temporaries removed).
+    with contextlib.ExitStack() as stack:
         for path, text in texts.items():
-            path = Path(path)
-            with naming_write_errors(path):
-                path.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-                os.close(fd)
-                staged.append((Path(tmp), path))
-                Path(tmp).write_text(text, encoding="utf-8")
-        for tmp, path in staged:
-            with naming_write_errors(path):
-                os.replace(tmp, path)
-    finally:
-        for tmp, _ in staged:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+            stack.enter_context(atomic_path(path)).write_text(text, encoding="utf-8")
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
