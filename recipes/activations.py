@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from recipes._recipe import Recipe, main_for
+from recipes.dense_layers import dense_parameters
 
 TITLE = "Activation functions (활성화 함수)"
 ORDER = 4
@@ -331,7 +332,7 @@ def run(out_dir, quick=True):
         if name.startswith("linear"):
             W0, b0 = collapse_linear_stack(model)
             before = float(np.max(np.abs(np.asarray(model(xc_te)) - softmax(xc_te.astype(np.float64) @ W0 + b0))))
-        kernels_before = [np.array(w) for w in model.trainable_weights]
+            kernels_before = [np.array(w) for w in model.trainable_weights]
         # All epochs in one fit call (the data repeated, shuffled): the same steps, less per-epoch overhead.
         model.fit(np.tile(xc_tr, (epochs, 1)), np.tile(yc_tr, epochs), epochs=1, batch_size=32, verbose=0)
         if name.startswith("linear"):
@@ -364,7 +365,7 @@ def run(out_dir, quick=True):
                ["the best straight line on the test points (exhaustive)", "-", line]])
     # notes 002: "선형 층을 추가하면 학습 가능한 가중치가 새로 생긴다" -- a linear layer adds trainable weights.
     sizes = (2, *LINEAR_STACK, 2)
-    by_formula = sum(a * b_ + b_ for a, b_ in zip(sizes[:-1], sizes[1:]))
+    by_formula = sum(dense_parameters(a, b_) for a, b_ in zip(sizes[:-1], sizes[1:]))
     n_trainable = int(sum(np.prod(w.shape) for w in stack.trainable_weights))
     r.check(f"linear layers still add trainable weights: the linear stack trains {by_formula} numbers "
             f"(sum of n_in x n_out + n_out), against {W.size + b.size} of its collapsed layer",

@@ -56,9 +56,11 @@ def gaussian_log_pdf(y, mu, sigma):
     return -0.5 * math.log(2 * math.pi * sigma**2) - (y - mu) ** 2 / (2 * sigma**2)
 
 
-def gaussian_nll_dsigma(y, mu, sigma):
-    """d/dsigma of the mean Gaussian NLL: 1/sigma - mean (y - mu)^2 / sigma^3 (zero at sigma^2 = MSE)."""
-    return 1 / sigma - np.mean((y - mu) ** 2) / sigma**3
+def gaussian_nll(y, mu, sigma) -> float:
+    """The mean Gaussian NLL from SciPy's density, independent of :func:`gaussian_log_pdf`."""
+    from scipy.stats import norm
+
+    return float(-np.mean(norm.logpdf(y, loc=mu, scale=sigma)))
 
 
 def sse(y, t):
@@ -317,12 +319,15 @@ def run(out_dir, quick=True):
         nll_t = -tf.reduce_mean(gaussian_log_pdf(t, mu, sigma))
     g_mse, g_nll = tape.gradient(mse_t, reg.trainable_weights), tape.gradient(nll_t, reg.trainable_weights)
     const = 0.5 * math.log(2 * math.pi * sigma**2)
-    r.check_close(f"Gaussian NLL (sigma = {sigma:g}) == 1/2 log(2 pi sigma^2) + MSE / (2 sigma^2)", float(nll_t),
-                  const + float(mse_t) / (2 * sigma**2), atol=1e-5)
+    mu_np = np.asarray(mu, np.float64)
+    r.check_close(f"Gaussian NLL (sigma = {sigma:g}, SciPy's density) == 1/2 log(2 pi sigma^2) + MSE / (2 sigma^2)",
+                  gaussian_nll(yd_tr, mu_np, sigma), const + float(mse_t) / (2 * sigma**2), atol=1e-5)
     r.check_close("... so its gradient is MSE's gradient / (2 sigma^2): the same minimiser, max |difference|",
                   max(float(tf.reduce_max(tf.abs(a - b / (2 * sigma**2)))) for a, b in zip(g_nll, g_mse)), 0.0, atol=1e-6)
+    best, h = math.sqrt(float(np.mean((yd_tr - mu_np) ** 2))), 1e-4  # central difference of SciPy's NLL in sigma
     r.check_close("... and the sigma that maximises the likelihood is sqrt(MSE): d NLL / d sigma == 0 there",
-                  float(gaussian_nll_dsigma(yd_tr, np.asarray(mu, np.float64), math.sqrt(float(mse_t)))), 0.0, atol=1e-5)
+                  (gaussian_nll(yd_tr, mu_np, best + h) - gaussian_nll(yd_tr, mu_np, best - h)) / (2 * h), 0.0,
+                  atol=1e-5)
     del tape
 
     # -----------------------------------------------------------------------

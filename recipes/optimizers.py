@@ -628,11 +628,13 @@ def run(out_dir, quick=True):
     # AdaGrad's rates are per parameter (notes 002: "각 매개변수에 서로 다른 학습률"): at
     # step 1, h = g*g, so coordinate i moves with eta / (|g_i| + eps) -- from (-7, 2) the
     # gradient is (-0.7, 4), the rates 0.01 / 0.7 and 0.01 / 4, one per coordinate.
+    # Measured from the step AdaGrad took (not its recorded h): rate_i = -(w1_i - w0_i) / g_i.
     g_start = grad_f(np.array(START, dtype=np.float64))
-    r.check_close(f"AdaGrad's rate at step 1, per coordinate == eta / (|g_i| + eps), g = {_fmt_pair(g_start)}",
-                  ada_rates[0], ADA_RATE / (np.abs(g_start) + ADA_EPS), atol=0.0, rtol=1e-9)
+    taken = (ada_path[0] - ada_path[1]) / g_start
+    r.check_close(f"AdaGrad's rate at step 1 (its step / the gradient), per coordinate == eta / (|g_i| + eps), "
+                  f"g = {_fmt_pair(g_start)}", taken, ADA_RATE / (np.abs(g_start) + ADA_EPS), atol=0.0, rtol=1e-9)
     r.check_close("... one rate per parameter: rate_x / rate_y == (|g_y| + eps) / (|g_x| + eps) (a single shared rate "
-                  "would give 1)", ada_rates[0][0] / ada_rates[0][1],
+                  "would give 1)", taken[0] / taken[1],
                   (abs(g_start[1]) + ADA_EPS) / (abs(g_start[0]) + ADA_EPS), atol=0.0, rtol=1e-9)
 
     # Adam = Momentum + RMSprop (notes 002: "RMSprop과 Momentum 두 가지를 합친 듯한 방법";
@@ -645,7 +647,8 @@ def run(out_dir, quick=True):
     w, worst, steps_adam = np.array(START, dtype=np.float64), 0.0, 50
     for t in range(1, steps_adam + 1):
         g = grad_f(w)
-        mom.update(w, g), rms.update(w, g)   # only their state (velocity, h) is used
+        mom.update(w, g)  # only their state (velocity, h) is used
+        rms.update(w, g)
         m_from_momentum = -mom.v * (1 - BETA_1) / ADA_RATE
         rebuilt = -ADA_RATE * (m_from_momentum / (1 - BETA_1**t)) / (np.sqrt(rms.h / (1 - BETA_2**t)) + adam.eps)
         w_next = adam.update(w, g)

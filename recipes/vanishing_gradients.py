@@ -246,7 +246,7 @@ def run(out_dir, quick=True):
     # We measure delta_l = dL/dz_l (the error each layer passes back) and the
     # first layer's weight gradient, at depths 10 and 30.
     # -----------------------------------------------------------------------
-    tanh_rows, tanh_ratio, tanh_w1 = [], {}, {}
+    tanh_rows, tanh_ratio, tanh_w1, tanh_slope1 = [], {}, {}, {}
     for depth in TANH_DEPTHS:
         for label, (init, bias) in TANH_CASES.items():
             model = zoo.create_model("dense_classifier", input_dim=64, num_classes=10, hidden_units=(HIDDEN[0],) * depth,
@@ -259,6 +259,7 @@ def run(out_dir, quick=True):
             saturated = float(np.mean([np.mean(np.abs(np.tanh(z)) > 0.99) for z in zs[:-1]]))
             ratio = float(np.linalg.norm(deltas[0]) / np.linalg.norm(deltas[-2]))
             tanh_ratio[label, depth], tanh_w1[label, depth] = ratio, float(np.linalg.norm(grads[0]))
+            tanh_slope1[label, depth] = slope[0]  # mean tanh' in layer 1
             tanh_rows.append([label, depth, slope[0], slope[-1], saturated, ratio, tanh_w1[label, depth]])
     for row in tanh_rows:
         row.append(row[-1] / tanh_w1[TANH_XAVIER, row[1]])
@@ -275,7 +276,7 @@ def run(out_dir, quick=True):
     r.check_at_most(f"... so the first layer learns ~nothing: its ||dL/dW_1|| over Xavier's at {deep} layers",
                     tanh_w1[TANH_SMALL, deep] / tanh_w1[TANH_XAVIER, deep], 1e-3)
     r.check_at_most(f"tanh vanishes by saturation ({TANH_SATURATED}): mean tanh'(z) of layer 1",
-                    tanh_rows[[r_[0] for r_ in tanh_rows].index(TANH_SATURATED)][2], 0.2)
+                    tanh_slope1[TANH_SATURATED, shallow], 0.2)
     r.check_at_most(f"... and the saturated layers cut the error they pass back: ||delta_1|| / ||delta_last|| at "
                     f"{shallow} layers", tanh_ratio[TANH_SATURATED, shallow], 1e-4)
     r.check_at_least(f"a good initialisation prevents it: tanh with Xavier keeps ||delta_1|| / ||delta_last|| "
@@ -290,7 +291,7 @@ def run(out_dir, quick=True):
            f"= 1 where sigmoid'(0) = 1/4. It vanishes when each layer's factor g x tanh'(z) stays below 1: with small "
            f"weights ({TANH_SMALL}) the error left at layer 1 is {tanh_ratio[TANH_SMALL, shallow]:.1e} after {shallow} "
            f"layers and {tanh_ratio[TANH_SMALL, deep]:.1e} after {deep}; with Xavier's weights but every unit saturated "
-           f"(mean tanh' {tanh_rows[[r_[0] for r_ in tanh_rows].index(TANH_SATURATED)][2]:.2f} in layer 1) "
+           f"(mean tanh' {tanh_slope1[TANH_SATURATED, shallow]:.2f} in layer 1) "
            f"it is {tanh_ratio[TANH_SATURATED, shallow]:.1e} after {shallow} layers. "
            "Saturation is not vanishing by itself: with weights 4x Xavier's most units are saturated, yet the large W "
            "multiplies the error by more than tanh' takes away, and the gradient explodes instead.")

@@ -211,9 +211,8 @@ def run(out_dir, quick=True):
               f"{zoo_model.count_params() * 4 / 1e6:,.0f} MB"]])
     r.check(f"keras Embedding({NOTES_WORDS:,}, {NOTES_DIM}) holds {NOTES_WORDS:,} x {NOTES_DIM} numbers, "
             f"1/{NOTES_WORDS // NOTES_DIM:,} of a one-hot {NOTES_WORDS:,} x {NOTES_WORDS:,} table",
-            # measured on the objects: the table Keras holds, and one word's one-hot row against its looked-up vector
-            embedding_entries == NOTES_WORDS * NOTES_DIM and one_hot.shape[1] == NOTES_WORDS
-            and one_hot.shape[1] // looked_up.shape[1] == NOTES_WORDS // NOTES_DIM,
+            # measured on the objects: the table Keras holds, and the vectors its lookup returns
+            embedding_entries == NOTES_WORDS * NOTES_DIM and looked_up.shape == (len(words), NOTES_DIM),
             expected=f"{NOTES_WORDS * NOTES_DIM:,}; one word {NOTES_WORDS:,} against {NOTES_DIM} numbers "
                      f"(ratio {NOTES_WORDS // NOTES_DIM:,})",
             measured=f"{embedding_entries:,}; one word {one_hot.shape[1]:,} against {looked_up.shape[1]} numbers "
