@@ -50,33 +50,25 @@ def run_fold(build, fit, folds, i, *, batch_size, seed, epochs, callbacks=(), va
     keras.backend.clear_session(free_memory=False)  # fresh layer names; the Python GC is too slow to run per fold
     keras.utils.set_random_seed(seed)               # weights, dropout and shuffling: a function of the seed only
     with platform.released_gradients():  # the fold's model is thrown away: without this its step graph never is
-        return _run_fold(build, fit, folds, i, batch_size=batch_size, seed=seed, epochs=epochs, callbacks=callbacks,
-                         validate_each_epoch=validate_each_epoch, verbose=verbose, fit_kwargs=fit_kwargs)
-
-
-def _run_fold(build, fit, folds, i, *, batch_size, seed, epochs, callbacks, validate_each_epoch, verbose,
-              fit_kwargs) -> dict:
-    import keras
-
-    model = build()
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model: the building function must return a keras.Model, got {type(model).__name__}")
-    fit_args, eval_args = folds.fold(i, batch_size=batch_size, seed=seed)
-    if validate_each_epoch:  # for TensorBoard curves; the fold's score still comes from evaluate() below
-        fit_args["validation_data"] = eval_args["x"] if "y" not in eval_args else (eval_args["x"], eval_args["y"])
-    # A diverging configuration (too large a learning rate) stops at once instead of
-    # training on NaN for the remaining epochs, and gets a clear message, not a NaN score.
-    history = fit(model, **fit_args, **(fit_kwargs or {}), epochs=epochs, verbose=verbose,
-                  callbacks=[*callbacks, keras.callbacks.TerminateOnNaN()]).history
-    losses = history.get("loss", [])
-    if not losses or not np.all(np.isfinite(losses)):
-        raise FloatingPointError(f"fold {i + 1}: training diverged at epoch {len(losses)} (loss became NaN or "
-                                 "infinite); lower the learning rate")
-    metrics = {k: float(v[-1]) for k, v in history.items() if not k.startswith("val_") and len(v)}
-    scores = model.evaluate(**eval_args, verbose=0, return_dict=True)
-    metrics.update({f"val_{k}": float(v) for k, v in scores.items()})
-    metrics.update({f"val_{k}": v for k, v in held_out_scores(model, eval_args).items()})
-    return metrics
+        model = build()
+        if not isinstance(model, keras.Model):
+            raise TypeError(f"model: the building function must return a keras.Model, got {type(model).__name__}")
+        fit_args, eval_args = folds.fold(i, batch_size=batch_size, seed=seed)
+        if validate_each_epoch:  # for TensorBoard curves; the fold's score still comes from evaluate() below
+            fit_args["validation_data"] = eval_args["x"] if "y" not in eval_args else (eval_args["x"], eval_args["y"])
+        # A diverging configuration (too large a learning rate) stops at once instead of
+        # training on NaN for the remaining epochs, and gets a clear message, not a NaN score.
+        history = fit(model, **fit_args, **(fit_kwargs or {}), epochs=epochs, verbose=verbose,
+                      callbacks=[*callbacks, keras.callbacks.TerminateOnNaN()]).history
+        losses = history.get("loss", [])
+        if not losses or not np.all(np.isfinite(losses)):
+            raise FloatingPointError(f"fold {i + 1}: training diverged at epoch {len(losses)} (loss became NaN or "
+                                     "infinite); lower the learning rate")
+        metrics = {k: float(v[-1]) for k, v in history.items() if not k.startswith("val_") and len(v)}
+        scores = model.evaluate(**eval_args, verbose=0, return_dict=True)
+        metrics.update({f"val_{k}": float(v) for k, v in scores.items()})
+        metrics.update({f"val_{k}": v for k, v in held_out_scores(model, eval_args).items()})
+        return metrics
 
 
 def held_out_scores(model, eval_args) -> dict:

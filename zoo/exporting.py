@@ -293,8 +293,7 @@ def _write(format: str, graph, run, tmp: Path, dest: Path, *, verbose: bool) -> 
 
 
 #: How TensorFlow's file writers (a SavedModel) word the disk errors that ``OSError`` carries as an errno.
-_DISK_MESSAGES = {"No space left on device": errno.ENOSPC, "Disk quota exceeded": errno.EDQUOT,
-                  "Read-only file system": errno.EROFS, "File too large": errno.EFBIG}
+_DISK_MESSAGES = {os.strerror(code): code for code in files.WRITE_ERRNOS}
 
 
 @contextlib.contextmanager
@@ -307,9 +306,7 @@ def _disk_errors(dest: Path):
     try:
         with files.naming_write_errors(dest):
             yield
-    except files.WriteFailed:
-        raise
-    except Exception as exc:
+    except Exception as exc:  # WriteFailed included: not TensorFlow's, so raised as it is
         code = next((c for text, c in _DISK_MESSAGES.items() if text in str(exc)), None)
         if code is None or type(exc).__module__.split(".")[0] != "tensorflow":
             raise
