@@ -30,8 +30,11 @@ def _start(*args) -> subprocess.Popen:
            "TF_CPP_MIN_LOG_LEVEL": "2", "MPLBACKEND": "Agg"}
     for var in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"):
         env.pop(var, None)
+    # Ctrl-C as at a terminal: a suite started in the background by a non-interactive shell passes SIGINT
+    # on ignored, and the search (rightly) leaves an ignored SIGINT ignored.
     return subprocess.Popen([sys.executable, "-m", "tuning", *map(str, args)], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _finish(proc: subprocess.Popen, timeout: float = WAIT) -> tuple[int, str]:
