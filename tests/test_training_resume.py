@@ -140,6 +140,8 @@ def test_gc_freeze_around_fit_hands_the_objects_back():
         frozen = gc.get_freeze_count()
         with training._gc_frozen():
             pass
-        assert gc.get_freeze_count() == frozen
+        # Neither unfrozen (0) nor frozen again (more: the objects made since). Fewer is allowed: a frozen
+        # object can still be freed by its reference count, e.g. by a thread an earlier test left running.
+        assert 0 < gc.get_freeze_count() <= frozen
     finally:
         gc.unfreeze()
